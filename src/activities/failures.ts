@@ -1,0 +1,36 @@
+/**
+ * Cronofy errors → Temporal failures. Temporal decides retries by the failure's `type`; this is the
+ * one place that sets it, the non-retryable flag, and the next retry delay from `Retry-After`.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { CronofyClientError, CronofyError, CronofyRateLimitedError } from '../cronofy/errors.js';
+
+export function accountNotRegistered(accountId: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'AccountNotRegistered',
+    message: `account ${accountId} is not registered`,
+    nonRetryable: true,
+  });
+}
+
+export function toTemporalFailure(err: unknown): unknown {
+  if (!(err instanceof CronofyError)) return err;
+  return ApplicationFailure.create({
+    type: err.name,
+    message: err.message,
+    nonRetryable: !err.retryable,
+    // Honour Cronofy's Retry-After; it still counts against the retry window.
+    nextRetryDelay: err instanceof CronofyRateLimitedError ? err.retryAfterMs : undefined,
+    details: [{ status: err.status ?? null, body: err instanceof CronofyClientError ? err.body : undefined }],
+    cause: err,
+  });
+}
+
+/** Runs `fn`, converting Cronofy errors on the way out. */
+export async function withCronofyFailures<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toTemporalFailure(err);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The JSON schema of a Cronofy push body. It validates (the receiver parses the raw body itself,
+ * after the HMAC check, so Fastify's body validation cannot run) and documents (OpenAPI).
+ * Extra properties are allowed everywhere: Cronofy adds fields without notice.
+ */
+import { Ajv } from 'ajv';
+import type { CronofyNotificationBody } from '../cronofy/types.js';
+
+export const notificationBodySchema = {
+  $id: 'CronofyNotification',
+  type: 'object',
+  required: ['notification', 'channel'],
+  properties: {
+    notification: {
+      type: 'object',
+      required: ['type'],
+      properties: {
+        type: { type: 'string', minLength: 1, maxLength: 100 },
+        changes_since: { type: 'string', format: 'date-time' },
+      },
+    },
+    channel: {
+      type: 'object',
+      required: ['channel_id'],
+      properties: {
+        channel_id: { type: 'string', minLength: 1, maxLength: 200 },
+        callback_url: { type: 'string' },
+        filters: { type: 'object' },
+      },
+    },
+  },
+} as const;
+
+/** `changes_since` must be a real time; checked without the ajv-formats dependency. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: true });
+ajv.addFormat('date-time', {
+  type: 'string',
+  validate: (s: string) => ISO_TIME.test(s) && !Number.isNaN(Date.parse(s)),
+});
+const validate = ajv.compile<CronofyNotificationBody>(notificationBodySchema);
+
+export type BodyCheck = { ok: true; body: CronofyNotificationBody } | { ok: false; error: string };
+
+/** JSON is UTF-8 (RFC 8259): invalid bytes are an error, not silently replaced by U+FFFD. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export function checkNotificationBody(raw: Buffer): BodyCheck {
+  if (raw.length === 0) return { ok: false, error: 'body is empty' };
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    return { ok: false, error: 'body is not valid UTF-8' };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'body is not valid JSON' };
+  }
+  if (!validate(parsed)) {
+    const e = validate.errors?.[0];
+    return { ok: false, error: `body ${e?.instancePath || '/'} ${e?.message ?? 'is invalid'}` };
+  }
+  return { ok: true, body: parsed };
+}

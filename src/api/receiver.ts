@@ -1,0 +1,185 @@
+/**
+ * `POST /cronofy/notifications/:accountId`: the callback URL Cronofy calls.
+ *
+ * Order matters: HMAC over the raw bytes first (an unsigned request learns nothing, and nothing is
+ * signalled), then the body, then the durable hand-off to the account's workflow. Answers 202 only
+ * once the signal is accepted by Temporal, so a 2xx means nothing can be lost; Temporal trouble is
+ * 503 within `signalTimeoutMs` (a hard cap, see `capped`) so Cronofy retries well inside its
+ * 5-second limit. No database work happens here: channel checks belong to the workflow.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { verifyCronofyHmac } from '../cronofy/hmac.js';
+import { KNOWN_NOTIFICATION_TYPES } from '../cronofy/types.js';
+import type { Metrics } from '../metrics.js';
+import type { AccountWorkflows } from '../temporal/account-workflows.js';
+import { checkNotificationBody } from './notification-schema.js';
+
+export interface ReceiverDeps {
+  config: Config;
+  metrics: Metrics;
+  workflows: Pick<AccountWorkflows, 'notify'>;
+}
+
+/** Types the workflow acts on; others are acknowledged and logged. */
+const SIGNALLED_TYPES: ReadonlySet<string> = new Set([
+  'change',
+  'verification',
+  'profile_disconnected',
+  'profile_initial_sync_completed',
+]);
+/** Metric label for a type: known ones by name, anything else `other` (bounded label values). */
+const KNOWN_TYPES: ReadonlySet<string> = new Set(KNOWN_NOTIFICATION_TYPES);
+const typeLabel = (type: string): string => (KNOWN_TYPES.has(type) ? type : 'other');
+
+export const ACCOUNT_ID_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$';
+const accountIdRe = new RegExp(ACCOUNT_ID_PATTERN);
+
+class HandOffTimeout extends Error {
+  override name = 'HandOffTimeout';
+}
+
+/**
+ * `fn()`, or a HandOffTimeout `ms` after the call began. The gRPC deadline alone does not bound
+ * the call: the Temporal client's retry interceptor sleeps between attempts without looking at the
+ * deadline, so a refused connection can take ~1.3 s to fail with an 800 ms deadline. This cap
+ * makes the answer time ours; the clock starts before `fn` runs, so its synchronous part (cold
+ * paths on the first call) counts too. A signal still in flight when the cap fires may yet land;
+ * Cronofy then retries the 503 and the workflow coalesces the duplicate.
+ */
+function capped<T>(fn: () => Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HandOffTimeout(`no answer from Temporal within ${ms} ms`)), ms);
+  });
+  const p = fn();
+  p.catch(() => undefined); // a late failure after the cap must not become an unhandled rejection
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+const errorBody = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+  required: ['error', 'message'],
+} as const;
+
+export async function receiverRoutes(app: FastifyInstance, deps: ReceiverDeps): Promise<void> {
+  const { config, metrics } = deps;
+
+  // The raw bytes are what Cronofy signed; parse JSON ourselves only after verifying them.
+  // Registered in this plugin's scope only: the admin API keeps Fastify's JSON parser.
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser(
+    ['application/json'],
+    { parseAs: 'buffer', bodyLimit: config.http.maxBodyBytes },
+    (_req, body, done) => done(null, body),
+  );
+
+  const reply4xx = (reply: FastifyReply, status: number, error: string, message: string, type = 'none') => {
+    metrics.notifications.inc({ status: String(status), type });
+    return reply.code(status).send({ error, message });
+  };
+
+  app.post<{ Params: { accountId: string } }>(
+    '/cronofy/notifications/:accountId',
+    {
+      bodyLimit: config.http.maxBodyBytes,
+      schema: {
+        summary: 'Cronofy push notification callback',
+        description:
+          'Called by Cronofy. Verifies `Cronofy-HMAC-SHA256` over the raw body, then hands the notification to the account workflow (signal-with-start).',
+        tags: ['cronofy'],
+        params: { type: 'object', properties: { accountId: { type: 'string' } }, required: ['accountId'] },
+        headers: {
+          type: 'object',
+          properties: {
+            'cronofy-hmac-sha256': {
+              type: 'string',
+              description: 'Base64 HMAC-SHA256 values, comma-separated',
+            },
+          },
+        },
+        response: {
+          202: {
+            type: 'object',
+            properties: {
+              status: { type: 'string' },
+              type: { type: 'string' },
+              signalled: { type: 'boolean' },
+            },
+          },
+          400: errorBody,
+          401: errorBody,
+          413: errorBody,
+          415: errorBody,
+          503: errorBody,
+        },
+      },
+    },
+    async (req: FastifyRequest<{ Params: { accountId: string } }>, reply) => {
+      const receivedAt = new Date().toISOString();
+      const raw = req.body;
+      if (!Buffer.isBuffer(raw)) {
+        return reply4xx(reply, 415, 'unsupported_media_type', 'Content-Type must be application/json');
+      }
+      const verdict = verifyCronofyHmac(
+        raw,
+        req.headers['cronofy-hmac-sha256'],
+        config.cronofy.clientSecrets,
+      );
+      if (!verdict.ok) {
+        metrics.verificationFailures.inc({ reason: verdict.reason });
+        req.log.warn({ reason: verdict.reason }, 'notification signature rejected');
+        return reply4xx(reply, 401, 'invalid_signature', 'Cronofy-HMAC-SHA256 is missing or does not match');
+      }
+      metrics.secretMatched.inc({ secret_index: String(verdict.secretIndex) });
+
+      const { accountId } = req.params;
+      if (!accountIdRe.test(accountId)) {
+        return reply4xx(reply, 400, 'invalid_account_id', 'account id has invalid characters or length');
+      }
+      const checked = checkNotificationBody(raw);
+      if (!checked.ok) return reply4xx(reply, 400, 'invalid_body', checked.error);
+
+      const { notification, channel } = checked.body;
+      const type = notification.type;
+      const label = typeLabel(type);
+      if (!SIGNALLED_TYPES.has(type)) {
+        req.log.info(
+          { accountId, type, channelId: channel.channel_id },
+          'notification type not acted on; acknowledged',
+        );
+        metrics.notifications.inc({ status: '202', type: label });
+        return reply.code(202).send({ status: 'accepted', type, signalled: false });
+      }
+
+      const started = performance.now();
+      try {
+        const signal = {
+          type,
+          changesSince: notification.changes_since,
+          channelId: channel.channel_id,
+          receivedAt,
+        };
+        const timeoutMs = config.http.signalTimeoutMs;
+        await capped(() => deps.workflows.notify(accountId, signal, timeoutMs), timeoutMs);
+        metrics.signalLatency.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
+      } catch (err) {
+        const outcome = err instanceof HandOffTimeout ? 'timeout' : 'error';
+        metrics.signalLatency.observe({ outcome }, (performance.now() - started) / 1000);
+        req.log.error({ err, accountId, type }, 'could not hand notification to Temporal');
+        reply.header('retry-after', '5');
+        return reply4xx(
+          reply,
+          503,
+          'temporal_unavailable',
+          'could not record the notification; retry later',
+          label,
+        );
+      }
+      req.log.info({ accountId, type, channelId: channel.channel_id }, 'notification accepted');
+      metrics.notifications.inc({ status: '202', type: label });
+      return reply.code(202).send({ status: 'accepted', type, signalled: true });
+    },
+  );
+}

@@ -1,0 +1,239 @@
+/**
+ * Environment → typed, validated configuration. The only module that reads `process.env`.
+ * Invalid configuration throws a ConfigError naming the variable; `main.ts` prints it and exits.
+ */
+import { createHash } from 'node:crypto';
+import { DATA_CENTERS, type DataCenter } from './cronofy/types.js';
+import { apiBaseUrl } from './cronofy/urls.js';
+import { parseDuration } from './lib/duration.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+/** Timing knobs the account workflow runs on; passed to it as input (workflows cannot read env). */
+export interface SyncTimings {
+  debounceQuietMs: number;
+  debounceMaxMs: number;
+  fullSyncIntervalMs: number;
+  windowEdgeIntervalMs: number;
+  channelCheckIntervalMs: number;
+  syncRetryWindowMs: number;
+}
+
+export interface EncryptionKey {
+  /** Short stable id stored next to each ciphertext, so old keys can decrypt during rotation. */
+  id: string;
+  key: Buffer;
+}
+
+export interface Config {
+  /** `LOCAL_MODE=1` (set by `npm run dev`): credentials and keys may be generated. */
+  localMode: boolean;
+  logLevel: string;
+  cronofy: {
+    clientId: string;
+    /** First = current; the rest are still accepted on incoming notifications during rotation. */
+    clientSecrets: string[];
+    dataCenter: DataCenter;
+    /** Explicit override (simulator, proxies); otherwise derived per account from its data center. */
+    apiUrlOverride: string | undefined;
+    requestTimeoutMs: number;
+    /** The application's shared budget (Cronofy default: 50/s, 500/min). */
+    rateLimitPerSecond: number;
+    rateLimitPerMinute: number;
+  };
+  http: { host: string; port: number; publicUrl: string; maxBodyBytes: number; signalTimeoutMs: number };
+  adminToken: string | undefined;
+  tokenEncryptionKeys: EncryptionKey[];
+  /** Where the worker role serves cronofy-sync's own metrics when it runs without the API, if set. */
+  metricsPort: number | undefined;
+  /** `metricsPort`: where the Temporal SDK's own Prometheus metrics are served (worker), if set. */
+  temporal: { address: string; namespace: string; taskQueue: string; metricsPort: number | undefined };
+  /**
+   * Worker sizing; undefined = the Temporal SDK's default. `maxCachedWorkflows` bounds the
+   * worker's memory (each cached account workflow holds ~0.4 MiB; an evicted one replays its short
+   * history on its next task); `maxConcurrentActivities` bounds the syncs in flight, i.e. the
+   * concurrent writes to MongoDB and calls to Cronofy from one worker.
+   */
+  worker: { maxCachedWorkflows: number | undefined; maxConcurrentActivities: number | undefined };
+  mongo: { uri: string; db: string };
+  timings: SyncTimings;
+}
+
+type Env = Record<string, string | undefined>;
+
+export const DEFAULT_TIMINGS: SyncTimings = {
+  debounceQuietMs: 2_000,
+  debounceMaxMs: 15_000,
+  fullSyncIntervalMs: 7 * 86_400_000,
+  windowEdgeIntervalMs: 7 * 86_400_000,
+  channelCheckIntervalMs: 86_400_000,
+  syncRetryWindowMs: 86_400_000,
+};
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function duration(env: Env, name: string, fallback: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms <= 0) {
+    throw new ConfigError(
+      name,
+      `expected a positive duration such as 500ms, 2s, 15m, 12h or 7d; got "${raw}"`,
+    );
+  }
+  return ms;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `expected an integer from ${min} to ${max}; got "${raw}"`);
+  }
+  return n;
+}
+
+function url(env: Env, name: string, fallback: string | undefined): string | undefined {
+  const raw = str(env, name) ?? fallback;
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `expected an absolute http(s) URL; got "${raw}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(name, `expected an http(s) URL; got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** Accepts 32 bytes as base64 (44 chars) or hex (64 chars); a comma-separated list for rotation. */
+export function parseEncryptionKeys(raw: string, name = 'TOKEN_ENCRYPTION_KEY'): EncryptionKey[] {
+  return raw.split(',').map((part) => {
+    const text = part.trim();
+    let key: Buffer | undefined;
+    if (/^[0-9a-fA-F]{64}$/.test(text)) key = Buffer.from(text, 'hex');
+    else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) key = Buffer.from(text, 'base64');
+    if (key?.length !== 32) {
+      throw new ConfigError(
+        name,
+        'expected a 32-byte key as base64 or hex (comma-separated during rotation)',
+      );
+    }
+    return { id: createHash('sha256').update(key).digest('hex').slice(0, 8), key };
+  });
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const localMode = ['1', 'true', 'yes'].includes((str(env, 'LOCAL_MODE') ?? '').toLowerCase());
+  const required = (name: string): string => {
+    const v = str(env, name);
+    if (v === undefined && !localMode) throw new ConfigError(name, 'is required (or set LOCAL_MODE=1)');
+    return v ?? '';
+  };
+
+  const dataCenter = (str(env, 'CRONOFY_DATA_CENTER') ?? 'us') as DataCenter;
+  if (!DATA_CENTERS.includes(dataCenter)) {
+    throw new ConfigError(
+      'CRONOFY_DATA_CENTER',
+      `expected one of ${DATA_CENTERS.join(', ')}; got "${dataCenter}"`,
+    );
+  }
+  const clientId = required('CRONOFY_CLIENT_ID');
+  const clientSecrets = required('CRONOFY_CLIENT_SECRET')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (clientSecrets.length === 0 && !localMode) {
+    throw new ConfigError('CRONOFY_CLIENT_SECRET', 'is required (comma-separated during rotation)');
+  }
+
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const host = str(env, 'HOST') ?? '0.0.0.0';
+  const publicUrl = url(env, 'PUBLIC_URL', `http://127.0.0.1:${port}`) as string;
+
+  const keyRaw = str(env, 'TOKEN_ENCRYPTION_KEY');
+  if (keyRaw === undefined && !localMode)
+    throw new ConfigError('TOKEN_ENCRYPTION_KEY', 'is required (or set LOCAL_MODE=1)');
+  const tokenEncryptionKeys = keyRaw === undefined ? [] : parseEncryptionKeys(keyRaw);
+
+  const timings: SyncTimings = {
+    debounceQuietMs: duration(env, 'DEBOUNCE_QUIET', DEFAULT_TIMINGS.debounceQuietMs),
+    debounceMaxMs: duration(env, 'DEBOUNCE_MAX', DEFAULT_TIMINGS.debounceMaxMs),
+    fullSyncIntervalMs: duration(env, 'FULL_SYNC_INTERVAL', DEFAULT_TIMINGS.fullSyncIntervalMs),
+    windowEdgeIntervalMs: duration(env, 'WINDOW_EDGE_INTERVAL', DEFAULT_TIMINGS.windowEdgeIntervalMs),
+    channelCheckIntervalMs: duration(env, 'CHANNEL_CHECK_INTERVAL', DEFAULT_TIMINGS.channelCheckIntervalMs),
+    syncRetryWindowMs: duration(env, 'SYNC_RETRY_WINDOW', DEFAULT_TIMINGS.syncRetryWindowMs),
+  };
+  if (timings.debounceMaxMs < timings.debounceQuietMs) {
+    throw new ConfigError('DEBOUNCE_MAX', 'must be at least DEBOUNCE_QUIET');
+  }
+
+  const apiUrlOverride = url(env, 'CRONOFY_API_URL', undefined);
+  // Validate the derived URL once, so a bad data center fails here rather than in an activity.
+  apiBaseUrl(dataCenter, apiUrlOverride);
+
+  return {
+    localMode,
+    logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    cronofy: {
+      clientId,
+      clientSecrets,
+      dataCenter,
+      apiUrlOverride,
+      requestTimeoutMs: duration(env, 'CRONOFY_REQUEST_TIMEOUT', 30_000),
+      rateLimitPerSecond: integer(env, 'CRONOFY_RATE_LIMIT_PER_SECOND', 50, 1, 100_000),
+      rateLimitPerMinute: integer(env, 'CRONOFY_RATE_LIMIT_PER_MINUTE', 500, 1, 6_000_000),
+    },
+    http: {
+      host,
+      port,
+      publicUrl,
+      maxBodyBytes: integer(env, 'NOTIFICATION_MAX_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+      // 700 ms leaves room within the 1 s promise for HTTP and a busy event loop.
+      signalTimeoutMs: duration(env, 'SIGNAL_TIMEOUT', 700),
+    },
+    adminToken: str(env, 'ADMIN_TOKEN'),
+    metricsPort:
+      str(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 1, 65535),
+    tokenEncryptionKeys,
+    temporal: {
+      address: str(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233',
+      namespace: str(env, 'TEMPORAL_NAMESPACE') ?? 'default',
+      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE') ?? 'cronofy-sync',
+      metricsPort:
+        str(env, 'TEMPORAL_METRICS_PORT') === undefined
+          ? undefined
+          : integer(env, 'TEMPORAL_METRICS_PORT', 0, 1, 65535),
+    },
+    worker: {
+      maxCachedWorkflows:
+        str(env, 'WORKER_MAX_CACHED_WORKFLOWS') === undefined
+          ? undefined
+          : integer(env, 'WORKER_MAX_CACHED_WORKFLOWS', 0, 0, 1_000_000),
+      maxConcurrentActivities:
+        str(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES') === undefined
+          ? undefined
+          : integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 0, 1, 10_000),
+    },
+    mongo: {
+      uri: str(env, 'MONGODB_URI') ?? 'mongodb://127.0.0.1:27017',
+      db: str(env, 'MONGODB_DB') ?? 'cronofy_sync',
+    },
+    timings,
+  };
+}

@@ -1,0 +1,286 @@
+/**
+ * The simulator's in-memory world: accounts, their calendars and events, OAuth tokens and codes,
+ * notification channels. No HTTP and no pushes here; ./simulator.ts wires this to both.
+ * Times shown to clients (`created`, `updated`, token expiry) come from the injected clock.
+ */
+import { randomBytes } from 'node:crypto';
+import { isCronofyDate, toCronofyTime } from '../format.js';
+import type { ChannelFilters, CronofyChannel, CronofyEvent, CronofyTime } from '../types.js';
+
+export class SimulatorInputError extends Error {
+  override readonly name = 'SimulatorInputError';
+  constructor(
+    message: string,
+    readonly kind: 'not_found' | 'invalid' = 'invalid',
+  ) {
+    super(message);
+  }
+}
+
+export interface SimAccount {
+  accountId: string;
+  accessToken: string;
+  refreshToken: string;
+  calendarIds: string[];
+}
+
+/** What a test or the control API gives to create or change an event. Extra fields are kept. */
+export interface SimEventInput {
+  calendar_id: string;
+  event_uid?: string;
+  event_id?: string;
+  summary?: string;
+  start: CronofyTime | Date;
+  end: CronofyTime | Date;
+  [extra: string]: unknown;
+}
+
+export interface StoredEvent {
+  event: CronofyEvent;
+  /** Time zones of start/end, for `localized_times`. */
+  startTzid: string;
+  endTzid: string;
+  /** Stable order for paging: start instant, then event_uid. */
+  sortKey: string;
+}
+
+interface AccountState {
+  accountId: string;
+  calendarIds: string[];
+  events: Map<string, StoredEvent>;
+  channels: Map<string, CronofyChannel>;
+  revoked: boolean;
+  refreshToken?: string;
+}
+
+export interface TokenGrant {
+  token_type: 'bearer';
+  access_token: string;
+  expires_in: number;
+  refresh_token: string;
+  scope: string;
+  account_id: string;
+  sub: string;
+  [extra: string]: unknown;
+}
+
+export const SCOPE = 'read_account list_calendars read_events create_event delete_event read_free_busy';
+
+export function randomId(prefix: string, bytes = 12): string {
+  return prefix + randomBytes(bytes).toString('base64url');
+}
+
+export class SimState {
+  readonly #accounts = new Map<string, AccountState>();
+  readonly #accessTokens = new Map<string, { accountId: string; expiresAt: number }>();
+  readonly #refreshTokens = new Map<string, string>();
+  readonly #codes = new Map<string, { accountId: string; redirectUri?: string; expiresAt: number }>();
+
+  constructor(
+    private readonly now: () => Date,
+    private readonly accessTokenTtlMs: number,
+  ) {}
+
+  createAccount(opts: { accountId?: string; calendarIds?: string[] } = {}): SimAccount {
+    const accountId = opts.accountId ?? randomId('acc_', 9);
+    if (this.#accounts.has(accountId)) throw new SimulatorInputError(`account ${accountId} exists`);
+    const calendarIds = opts.calendarIds?.length ? [...opts.calendarIds] : [randomId('cal_', 9)];
+    this.#accounts.set(accountId, {
+      accountId,
+      calendarIds,
+      events: new Map(),
+      channels: new Map(),
+      revoked: false,
+    });
+    const grant = this.#issue(accountId);
+    return { accountId, accessToken: grant.access_token, refreshToken: grant.refresh_token, calendarIds };
+  }
+
+  account(accountId: string): AccountState {
+    const account = this.#accounts.get(accountId);
+    if (!account) throw new SimulatorInputError(`unknown account ${accountId}`, 'not_found');
+    return account;
+  }
+
+  // ---- tokens -------------------------------------------------------------------------------
+
+  /** The account a bearer token belongs to, or undefined if unknown, expired or revoked. */
+  authenticate(accessToken: string): string | undefined {
+    const token = this.#accessTokens.get(accessToken);
+    if (!token || token.expiresAt <= this.now().getTime()) return undefined;
+    return this.#accounts.get(token.accountId)?.revoked === false ? token.accountId : undefined;
+  }
+
+  /** Rotates: the refresh token used is invalid afterwards. */
+  refreshGrant(refreshToken: string): TokenGrant | undefined {
+    const accountId = this.#refreshTokens.get(refreshToken);
+    if (accountId === undefined || this.account(accountId).revoked) return undefined;
+    return this.#issue(accountId);
+  }
+
+  createAuthorizationCode(accountId: string, redirectUri?: string): string {
+    this.account(accountId);
+    const code = randomId('code_', 12);
+    this.#codes.set(code, { accountId, redirectUri, expiresAt: this.now().getTime() + 10 * 60_000 });
+    return code;
+  }
+
+  /** Single use. A successful exchange re-authorizes a revoked account, like a user reconnecting. */
+  codeGrant(code: string, redirectUri: string | undefined): TokenGrant | undefined {
+    const entry = this.#codes.get(code);
+    if (!entry) return undefined;
+    this.#codes.delete(code);
+    if (entry.expiresAt <= this.now().getTime()) return undefined;
+    if (entry.redirectUri !== undefined && entry.redirectUri !== redirectUri) return undefined;
+    this.account(entry.accountId).revoked = false;
+    return this.#issue(entry.accountId);
+  }
+
+  expireAccessTokens(accountId: string): void {
+    this.account(accountId);
+    for (const [token, state] of this.#accessTokens)
+      if (state.accountId === accountId) this.#accessTokens.delete(token);
+  }
+
+  revoke(accountId: string): void {
+    const account = this.account(accountId);
+    account.revoked = true;
+    this.expireAccessTokens(accountId);
+    if (account.refreshToken !== undefined) this.#refreshTokens.delete(account.refreshToken);
+    account.refreshToken = undefined;
+  }
+
+  #issue(accountId: string): TokenGrant {
+    const account = this.account(accountId);
+    if (account.refreshToken !== undefined) this.#refreshTokens.delete(account.refreshToken);
+    const accessToken = randomId('', 24);
+    const refreshToken = randomId('', 24);
+    account.refreshToken = refreshToken;
+    this.#refreshTokens.set(refreshToken, accountId);
+    this.#accessTokens.set(accessToken, {
+      accountId,
+      expiresAt: this.now().getTime() + this.accessTokenTtlMs,
+    });
+    return {
+      token_type: 'bearer',
+      access_token: accessToken,
+      expires_in: Math.floor(this.accessTokenTtlMs / 1000),
+      refresh_token: refreshToken,
+      scope: SCOPE,
+      account_id: accountId,
+      sub: accountId,
+    };
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  upsertEvent(accountId: string, input: SimEventInput): StoredEvent {
+    const account = this.account(accountId);
+    if (typeof input.calendar_id !== 'string' || !account.calendarIds.includes(input.calendar_id)) {
+      throw new SimulatorInputError(
+        `calendar ${String(input.calendar_id)} is not one of ${accountId}'s calendars`,
+      );
+    }
+    const start = normaliseTime(input.start, 'start');
+    const end = normaliseTime(input.end, 'end');
+    if (start.kind !== end.kind)
+      throw new SimulatorInputError('start and end must both be dates or both times');
+    if (start.value > end.value) throw new SimulatorInputError('end is before start');
+    const eventUid = input.event_uid ?? randomId('evt_external_', 12);
+    const previous = account.events.get(eventUid);
+    if (previous && previous.event.calendar_id !== input.calendar_id) {
+      throw new SimulatorInputError(`event ${eventUid} belongs to calendar ${previous.event.calendar_id}`);
+    }
+    const stamp = toCronofyTime(this.now());
+    const { start: _s, end: _e, ...rest } = input;
+    const event: CronofyEvent = {
+      description: '',
+      participation_status: 'accepted',
+      attendees: [],
+      transparency: 'opaque',
+      status: 'confirmed',
+      categories: [],
+      recurring: false,
+      event_private: false,
+      options: { delete: true, update: true, change_participation_status: true },
+      ...rest,
+      calendar_id: input.calendar_id,
+      event_uid: eventUid,
+      summary: input.summary ?? '',
+      start: start.value,
+      end: end.value,
+      deleted: false,
+      created: previous?.event.created ?? stamp,
+      updated: stamp,
+    };
+    const stored: StoredEvent = {
+      event,
+      startTzid: start.tzid,
+      endTzid: end.tzid,
+      sortKey: `${start.kind === 'date' ? `${start.value}T00:00:00Z` : start.value}\u0000${eventUid}`,
+    };
+    account.events.set(eventUid, stored);
+    return stored;
+  }
+
+  /** Keeps a `deleted: true` tombstone (all fields kept) and bumps `updated`. */
+  deleteEvent(accountId: string, eventUid: string): StoredEvent {
+    const account = this.account(accountId);
+    const stored = account.events.get(eventUid);
+    if (!stored) throw new SimulatorInputError(`unknown event ${eventUid}`, 'not_found');
+    const tombstone: StoredEvent = {
+      ...stored,
+      event: { ...stored.event, deleted: true, updated: toCronofyTime(this.now()) },
+    };
+    account.events.set(eventUid, tombstone);
+    return tombstone;
+  }
+
+  events(accountId: string): StoredEvent[] {
+    return [...this.account(accountId).events.values()];
+  }
+
+  // ---- channels -----------------------------------------------------------------------------
+
+  channels(accountId: string): CronofyChannel[] {
+    return [...this.account(accountId).channels.values()];
+  }
+
+  findChannel(accountId: string, channelId: string): CronofyChannel | undefined {
+    return this.#accounts.get(accountId)?.channels.get(channelId);
+  }
+
+  /** The open channel with the same callback URL and filters, if any. */
+  findIdentical(accountId: string, callbackUrl: string, filters: ChannelFilters): CronofyChannel | undefined {
+    const wanted = JSON.stringify(filters);
+    return this.channels(accountId).find(
+      (c) => c.callback_url === callbackUrl && JSON.stringify(c.filters) === wanted,
+    );
+  }
+
+  addChannel(accountId: string, callbackUrl: string, filters: ChannelFilters): CronofyChannel {
+    const channel: CronofyChannel = { channel_id: randomId('chn_', 12), callback_url: callbackUrl, filters };
+    this.account(accountId).channels.set(channel.channel_id, channel);
+    return channel;
+  }
+
+  removeChannel(accountId: string, channelId: string): boolean {
+    return this.#accounts.get(accountId)?.channels.delete(channelId) ?? false;
+  }
+}
+
+type NormalisedTime = { kind: 'date' | 'time'; value: string; tzid: string };
+
+/** Dates stay `YYYY-MM-DD`; times become `YYYY-MM-DDTHH:MM:SSZ` (milliseconds dropped, as Cronofy shows them). */
+function normaliseTime(value: CronofyTime | Date, field: string): NormalisedTime {
+  if (value instanceof Date) return { kind: 'time', value: toCronofyTime(value), tzid: 'Etc/UTC' };
+  const raw = typeof value === 'string' ? value : value?.time;
+  const tzid =
+    typeof value === 'object' && value !== null && typeof value.tzid === 'string' ? value.tzid : 'Etc/UTC';
+  if (typeof raw !== 'string') throw new SimulatorInputError(`${field} is required`);
+  if (isCronofyDate(raw)) return { kind: 'date', value: raw, tzid };
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(Date.parse(raw))) {
+    throw new SimulatorInputError(`${field} must be a date or an ISO 8601 time`);
+  }
+  return { kind: 'time', value: toCronofyTime(raw), tzid };
+}

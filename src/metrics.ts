@@ -1,0 +1,81 @@
+/**
+ * Prometheus metrics. One registry per process, created by `createMetrics()` and injected into the
+ * API and the activities (never a global), so tests get fresh counters.
+ */
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const m = {
+    registry,
+    // Receiver
+    notifications: new Counter({
+      name: 'cronofy_notifications_total',
+      help: 'Notification requests by HTTP status and notification type',
+      labelNames: ['status', 'type'] as const,
+      registers: [registry],
+    }),
+    verificationFailures: new Counter({
+      name: 'cronofy_notification_verification_failures_total',
+      help: 'Notifications refused by HMAC verification, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    secretMatched: new Counter({
+      name: 'cronofy_notification_secret_matched_total',
+      help: 'Verified notifications by the index of the client secret that matched (0 = current); retire an old secret when its count stops growing',
+      labelNames: ['secret_index'] as const,
+      registers: [registry],
+    }),
+    signalLatency: new Histogram({
+      name: 'cronofy_signal_with_start_seconds',
+      help: 'Latency of signal-with-start of the account workflow from the receiver, by outcome (ok, error, timeout: the receiver gave up at SIGNAL_TIMEOUT and answered 503)',
+      labelNames: ['outcome'] as const,
+      buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2],
+      registers: [registry],
+    }),
+    // Worker
+    syncs: new Counter({
+      name: 'cronofy_syncs_total',
+      help: 'Sync activity attempts by kind and outcome',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    syncDuration: new Histogram({
+      name: 'cronofy_sync_duration_seconds',
+      help: 'Duration of successful syncs by kind',
+      labelNames: ['kind'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    eventsWritten: new Counter({
+      name: 'cronofy_events_written_total',
+      help: 'Event documents written to MongoDB, by operation (upserted, deleted)',
+      labelNames: ['op'] as const,
+      registers: [registry],
+    }),
+    cronofyCalls: new Counter({
+      name: 'cronofy_api_calls_total',
+      help: 'Cronofy API calls by method, path and status',
+      labelNames: ['method', 'path', 'status'] as const,
+      registers: [registry],
+    }),
+    rateLimitWait: new Histogram({
+      name: 'cronofy_rate_limit_wait_seconds',
+      help: 'Time Cronofy calls waited for the shared rate-limit budget, by priority',
+      labelNames: ['priority'] as const,
+      buckets: [0, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    freshness: new Histogram({
+      name: 'cronofy_notification_freshness_seconds',
+      help: 'From notification receipt to the MongoDB write of the sync serving it',
+      buckets: [0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60, 120],
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

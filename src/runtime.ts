@@ -1,0 +1,231 @@
+/**
+ * Wires real dependencies for the two roles: the API (receiver + admin) and the worker.
+ * `main.ts` picks the roles; tests and `npm run dev` call these directly with their own config.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { type Db, MongoClient } from 'mongodb';
+import { createActivities } from './activities/index.js';
+import { adminRoutes } from './api/admin.js';
+import { buildServer } from './api/server.js';
+import type { Config, EncryptionKey } from './config.js';
+import { RateLimiter } from './lib/rate-limiter.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { AccountsRepo } from './store/accounts-repo.js';
+import { collections, ensureIndexes, pruneSyncRuns } from './store/db.js';
+import { EventsRepo } from './store/events-repo.js';
+import { TokenCrypto } from './store/token-crypto.js';
+import { AccountWorkflows } from './temporal/account-workflows.js';
+import { lazyClosableConnection } from './temporal/connection.js';
+import { createWorker } from './worker.js';
+
+export interface Closeable {
+  close(): Promise<void>;
+}
+
+/** Local mode without a key: a fixed, loudly insecure key so `npm run dev` restarts can still decrypt. */
+function encryptionKeys(config: Config, log: Logger): EncryptionKey[] {
+  if (config.tokenEncryptionKeys.length > 0) return config.tokenEncryptionKeys;
+  log.warn('TOKEN_ENCRYPTION_KEY not set (local mode): using an insecure development key');
+  const key = createHash('sha256').update('cronofy-sync local development key').digest();
+  return [{ id: createHash('sha256').update(key).digest('hex').slice(0, 8), key }];
+}
+
+export async function connectMongo(config: Config): Promise<{ client: MongoClient; db: Db; ttl: boolean }> {
+  const client = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5000 });
+  await client.connect();
+  const db = client.db(config.mongo.db);
+  const { ttl } = await ensureIndexes(db);
+  return { client, db, ttl };
+}
+
+export interface ApiRuntime extends Closeable {
+  app: FastifyInstance;
+  workflows: AccountWorkflows;
+  metrics: Metrics;
+  url: string;
+}
+
+export async function startApi(
+  config: Config,
+  opts: { logger?: Logger; listen?: boolean; searchAttributes?: boolean; metrics?: Metrics } = {},
+): Promise<ApiRuntime> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const mongo = await connectMongo(config);
+  // Lazy: the API starts (and answers 503) while Temporal is down, and reconnects by itself.
+  const temporal = lazyClosableConnection({ address: config.temporal.address });
+  const { connection } = temporal;
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
+  const workflows = new AccountWorkflows({
+    client,
+    taskQueue: config.temporal.taskQueue,
+    timings: config.timings,
+    publicUrl: config.http.publicUrl,
+    searchAttributes: opts.searchAttributes,
+  });
+  const c = collections(mongo.db);
+  const accounts = new AccountsRepo(c.accounts, new TokenCrypto(encryptionKeys(config, log)));
+  const app = await buildServer({
+    config,
+    metrics,
+    workflows,
+    logger: log,
+    readiness: {
+      temporal: async () => {
+        await client.withDeadline(Date.now() + 1000, () => connection.workflowService.getSystemInfo({}));
+        return true;
+      },
+      mongo: async () => {
+        await mongo.db.command({ ping: 1 });
+        return true;
+      },
+    },
+    plugins: [async (scope) => adminRoutes(scope, { config, workflows, accounts, collections: c })],
+  });
+  let url = '';
+  if (opts.listen !== false) url = await app.listen({ host: config.http.host, port: config.http.port });
+  return {
+    app,
+    workflows,
+    metrics,
+    url,
+    async close() {
+      // Stop accepting, finish in-flight requests, then drop connections.
+      await app.close();
+      await temporal.close().catch(() => undefined);
+      await mongo.client.close();
+    },
+  };
+}
+
+export interface WorkerRuntime extends Closeable {
+  worker: Worker;
+  metrics: Metrics;
+  /** Resolves when the worker has stopped. */
+  done: Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/**
+ * The Temporal SDK's process-wide runtime: its log lines (workflow `log`, activity `log`, worker
+ * state) go to our pino logger, and its own metrics to a Prometheus endpoint when
+ * TEMPORAL_METRICS_PORT is set. Installable once per process; the first worker decides.
+ */
+function installTemporalRuntime(log: Logger, port: number | undefined): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdkLog = log.child({ component: 'temporal' });
+  const levels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+  // Tests (and embedders) may have installed their own runtime already; keep theirs.
+  if (Runtime._instance) return;
+  Runtime.install({
+    logger: new DefaultLogger(
+      log.levelVal <= 20 ? 'DEBUG' : log.levelVal <= 30 ? 'INFO' : 'WARN',
+      (entry) => {
+        sdkLog[levels[entry.level]]({ ...entry.meta }, entry.message);
+      },
+    ),
+    ...(port ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${port}` } } } } : {}),
+  });
+}
+
+export async function startWorker(
+  config: Config,
+  opts: { logger?: Logger; metrics?: Metrics; workflowBundle?: { code: string }; fetch?: typeof fetch } = {},
+): Promise<WorkerRuntime> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  installTemporalRuntime(log, config.temporal.metricsPort);
+  const mongo = await connectMongo(config);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const metrics = opts.metrics ?? createMetrics();
+  const c = collections(mongo.db);
+  const accounts = new AccountsRepo(c.accounts, new TokenCrypto(encryptionKeys(config, log)));
+  const activities = createActivities({
+    accounts,
+    events: new EventsRepo(c.events),
+    collections: c,
+    cronofy: {
+      clientId: config.cronofy.clientId,
+      clientSecret: config.cronofy.clientSecrets[0] ?? '',
+      apiUrlOverride: config.cronofy.apiUrlOverride,
+      requestTimeoutMs: config.cronofy.requestTimeoutMs,
+    },
+    limiter: new RateLimiter({
+      perSecond: config.cronofy.rateLimitPerSecond,
+      perMinute: config.cronofy.rateLimitPerMinute,
+    }),
+    metrics,
+    fetch: opts.fetch,
+  });
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    workflowBundle: opts.workflowBundle,
+    maxTaskQueueActivitiesPerSecond: config.cronofy.rateLimitPerSecond,
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    maxConcurrentActivities: config.worker.maxConcurrentActivities,
+  });
+  // Without TTL indexes (FerretDB) the worker expires old sync_runs itself, hourly.
+  const pruner = mongo.ttl
+    ? undefined
+    : setInterval(() => void pruneSyncRuns(mongo.db, new Date()).catch(() => undefined), 3_600_000);
+  pruner?.unref();
+  const done = worker.run().finally(async () => {
+    if (pruner) clearInterval(pruner);
+    await connection.close().catch(() => undefined);
+    await mongo.client.close().catch(() => undefined);
+  });
+  return {
+    worker,
+    metrics,
+    done,
+    async close() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+/**
+ * Serves a metrics registry on a port of its own: the worker role has no HTTP server, and its
+ * metrics (syncs, Cronofy calls, freshness) live in its process. `GET /metrics`, `GET /healthz`.
+ */
+export async function serveMetrics(
+  metrics: Metrics,
+  port: number,
+  host = '0.0.0.0',
+): Promise<Closeable & { url: string }> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      metrics.registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+        () => res.writeHead(500).end(),
+      );
+    } else if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    url: `http://${host}:${port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

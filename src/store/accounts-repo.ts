@@ -1,0 +1,162 @@
+/**
+ * `accounts`: registration, data center, channel and state, with OAuth tokens encrypted at rest.
+ * Plain tokens exist only in memory inside activities and the admin API; they are never logged
+ * and never passed to workflows.
+ */
+import type { Collection } from 'mongodb';
+import type { DataCenter } from '../cronofy/types.js';
+import type { AccountDoc, SyncState } from './db.js';
+import type { TokenCrypto } from './token-crypto.js';
+
+export interface RegisterInput {
+  accountId: string;
+  accessToken: string;
+  refreshToken: string;
+  dataCenter: DataCenter;
+  calendarIds: string[] | null;
+  accessTokenExpiresAt?: Date | null;
+}
+
+export interface PlainTokens {
+  accessToken: string;
+  refreshToken: string;
+  tokenVersion: number;
+  /** When the access token expires, if known (set from `expires_in` on every refresh). */
+  accessTokenExpiresAt?: Date | null;
+}
+
+/** What workflows and the status API may see of an account: no tokens. */
+export type AccountInfo = Omit<AccountDoc, 'accessToken' | 'refreshToken'>;
+
+export class AccountsRepo {
+  constructor(
+    private readonly accounts: Collection<AccountDoc>,
+    private readonly crypto: TokenCrypto,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Idempotent: registering again replaces tokens and settings, keeps channel and history.
+   * Registering a deregistered (not purged) account makes it live again.
+   */
+  async register(input: RegisterInput): Promise<{ created: boolean }> {
+    const now = this.now();
+    const res = await this.accounts.updateOne(
+      { _id: input.accountId },
+      {
+        $set: {
+          accountId: input.accountId,
+          dataCenter: input.dataCenter,
+          calendarIds: input.calendarIds,
+          accessToken: this.crypto.encrypt(input.accessToken, input.accountId),
+          refreshToken: this.crypto.encrypt(input.refreshToken, input.accountId),
+          accessTokenExpiresAt: input.accessTokenExpiresAt ?? null,
+          updatedAt: now,
+          deregisteredAt: null,
+        },
+        $inc: { tokenVersion: 1 },
+        $setOnInsert: { createdAt: now, state: 'active', channelId: '' },
+      },
+      { upsert: true },
+    );
+    const created = res.upsertedCount > 0;
+    // `state` is the workflow's to keep, except that a closed account coming back starts active
+    // (its new workflow only records state changes, and it starts from `active`).
+    if (!created)
+      await this.accounts.updateOne({ _id: input.accountId, state: 'closed' }, { $set: { state: 'active' } });
+    return { created };
+  }
+
+  /**
+   * New tokens after re-authorization, encrypted with the current key. Bumps `tokenVersion`, so a
+   * refresh that read the old tokens cannot overwrite these. False when the account is unknown or
+   * deregistered (nothing is stored then).
+   */
+  async replaceTokens(
+    accountId: string,
+    tokens: { accessToken: string; refreshToken: string; accessTokenExpiresAt?: Date | null },
+  ): Promise<boolean> {
+    const res = await this.accounts.updateOne(
+      { _id: accountId, deregisteredAt: null },
+      {
+        $set: {
+          accessToken: this.crypto.encrypt(tokens.accessToken, accountId),
+          refreshToken: this.crypto.encrypt(tokens.refreshToken, accountId),
+          accessTokenExpiresAt: tokens.accessTokenExpiresAt ?? null,
+          updatedAt: this.now(),
+        },
+        $inc: { tokenVersion: 1 },
+      },
+    );
+    return res.matchedCount === 1;
+  }
+
+  /** Removes the account document (purge). */
+  async delete(accountId: string): Promise<boolean> {
+    return (await this.accounts.deleteOne({ _id: accountId })).deletedCount === 1;
+  }
+
+  async get(accountId: string): Promise<AccountInfo | null> {
+    return this.accounts.findOne(
+      { _id: accountId },
+      { projection: { accessToken: 0, refreshToken: 0 } },
+    ) as Promise<AccountInfo | null>;
+  }
+
+  async tokens(accountId: string): Promise<PlainTokens | null> {
+    const doc = await this.accounts.findOne({ _id: accountId });
+    if (!doc) return null;
+    return {
+      accessToken: this.crypto.decrypt(doc.accessToken, accountId),
+      refreshToken: this.crypto.decrypt(doc.refreshToken, accountId),
+      tokenVersion: doc.tokenVersion,
+      accessTokenExpiresAt: doc.accessTokenExpiresAt ?? null,
+    };
+  }
+
+  /**
+   * Stores refreshed tokens unless someone stored newer ones since `basedOnVersion` was read
+   * (a re-authorization racing a refresh must win). Returns false when it lost that race.
+   */
+  async storeRefreshed(
+    accountId: string,
+    basedOnVersion: number,
+    tokens: { accessToken: string; refreshToken: string; expiresInSec?: number },
+  ): Promise<boolean> {
+    const now = this.now();
+    const res = await this.accounts.updateOne(
+      { _id: accountId, tokenVersion: basedOnVersion },
+      {
+        $set: {
+          accessToken: this.crypto.encrypt(tokens.accessToken, accountId),
+          refreshToken: this.crypto.encrypt(tokens.refreshToken, accountId),
+          accessTokenExpiresAt: tokens.expiresInSec
+            ? new Date(now.getTime() + tokens.expiresInSec * 1000)
+            : null,
+          updatedAt: now,
+        },
+        $inc: { tokenVersion: 1 },
+      },
+    );
+    return res.modifiedCount === 1;
+  }
+
+  async setChannel(accountId: string, channelId: string | null): Promise<void> {
+    await this.accounts.updateOne(
+      { _id: accountId },
+      { $set: { channelId: channelId ?? '', updatedAt: this.now() } },
+    );
+  }
+
+  async setState(accountId: string, state: SyncState): Promise<void> {
+    await this.accounts.updateOne({ _id: accountId }, { $set: { state, updatedAt: this.now() } });
+  }
+
+  async markDeregistered(accountId: string): Promise<void> {
+    const now = this.now();
+    await this.accounts.updateOne(
+      { _id: accountId },
+      { $set: { state: 'closed', channelId: '', deregisteredAt: now, updatedAt: now } },
+    );
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The three collections, their document types, and every index, declared in one place and created
+ * at start (`ensureIndexes`). Other modules get typed collections from `collections(db)`.
+ */
+import type { Collection, Db, Document, IndexDescription } from 'mongodb';
+import type { DataCenter } from '../cronofy/types.js';
+import type { EventDoc } from './event-mapping.js';
+import type { EncryptedValue } from './token-crypto.js';
+
+export type { EventDoc } from './event-mapping.js';
+
+export type SyncState = 'active' | 'degraded' | 'disconnected' | 'closed';
+export type SyncKind = 'incremental' | 'full' | 'window_edge' | 'catch_up';
+
+export interface AccountDoc {
+  _id: string; // accountId
+  accountId: string;
+  dataCenter: DataCenter;
+  calendarIds: string[] | null;
+  accessToken: EncryptedValue;
+  refreshToken: EncryptedValue;
+  accessTokenExpiresAt: Date | null;
+  /** Bumped on every token write, so a refresh never overwrites newer tokens from re-authorization. */
+  tokenVersion: number;
+  channelId: string | null;
+  state: SyncState;
+  createdAt: Date;
+  updatedAt: Date;
+  deregisteredAt: Date | null;
+}
+
+export interface SyncRunDoc {
+  accountId: string;
+  kind: SyncKind;
+  workflowRunId: string;
+  params: { lastModified?: string; from?: string; to?: string; calendarIds?: string[] };
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  pages: number;
+  upserted: number;
+  deleted: number;
+  outcome: 'running' | 'succeeded' | 'failed';
+  error: string | null;
+  attempts: number;
+}
+
+/** sync_runs are an operational log; they expire so the collection cannot grow without bound. */
+export const SYNC_RUN_TTL_SECONDS = 30 * 86_400;
+
+export interface Collections {
+  events: Collection<EventDoc>;
+  accounts: Collection<AccountDoc>;
+  syncRuns: Collection<SyncRunDoc>;
+}
+
+export function collections(db: Db): Collections {
+  return {
+    events: db.collection<EventDoc>('events'),
+    accounts: db.collection<AccountDoc>('accounts'),
+    syncRuns: db.collection<SyncRunDoc>('sync_runs'),
+  };
+}
+
+/**
+ * Creates every missing index (by name; existing ones are left alone, which also sidesteps a
+ * FerretDB v1 crash on re-creating some indexes). Returns whether `sync_runs` has a TTL index:
+ * FerretDB v1 does not implement TTL, and then the worker prunes it itself (`pruneSyncRuns`).
+ */
+export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
+  const c = collections(db);
+  const existing = async (coll: Collection<Document>) => {
+    try {
+      return new Set((await coll.listIndexes().toArray()).map((i) => i.name as string));
+    } catch (err) {
+      if ((err as { code?: number }).code === 26) return new Set<string>(); // NamespaceNotFound
+      throw err;
+    }
+  };
+  const create = async <T extends Document>(coll: Collection<T>, specs: IndexDescription[]) => {
+    for (let attempt = 1; ; attempt++) {
+      const have = await existing(coll as never);
+      const missing = specs.filter((s) => !have.has(s.name as string));
+      if (missing.length === 0) return have;
+      try {
+        await coll.createIndexes(missing);
+        return have;
+      } catch (err) {
+        // Another process (API and worker start together) may be creating the same indexes; on
+        // FerretDB that can even drop our connection. Look again: if they exist now, all is well.
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  };
+
+  await create(c.events, [
+    { key: { accountId: 1, eventUid: 1 }, name: 'account_event_uid', unique: true },
+    // "events of an account in a time range" (and full-sync reconciliation of the window)
+    { key: { accountId: 1, startAt: 1 }, name: 'account_start' },
+    { key: { accountId: 1, calendarId: 1, startAt: 1 }, name: 'account_calendar_start' },
+    // "changed since": what changed in our copy after a reader's last poll
+    { key: { accountId: 1, syncedAt: 1 }, name: 'account_synced' },
+  ]);
+  await create(c.accounts, [{ key: { state: 1 }, name: 'state' }]);
+  const have = await create(c.syncRuns, [{ key: { accountId: 1, startedAt: -1 }, name: 'account_started' }]);
+  if (have.has('ttl_started')) return { ttl: true };
+  if (have.has('started')) return { ttl: false };
+  try {
+    await c.syncRuns.createIndex(
+      { startedAt: 1 },
+      { name: 'ttl_started', expireAfterSeconds: SYNC_RUN_TTL_SECONDS },
+    );
+    return { ttl: true };
+  } catch (err) {
+    if ((err as { code?: number }).code !== 238) throw err; // 238 NotImplemented (FerretDB)
+    await c.syncRuns.createIndex({ startedAt: 1 }, { name: 'started' });
+    return { ttl: false };
+  }
+}
+
+/** The TTL index's job, for servers without TTL support. */
+export async function pruneSyncRuns(db: Db, now: Date): Promise<number> {
+  const res = await collections(db).syncRuns.deleteMany({
+    startedAt: { $lt: new Date(now.getTime() - SYNC_RUN_TTL_SECONDS * 1000) },
+  });
+  return res.deletedCount;
+}

@@ -1,0 +1,222 @@
+/**
+ * Writes Read Events pages into `events`. One unordered bulkWrite per page, keyed by the natural
+ * key { accountId, eventUid }. Every update is conditional on what it replaces, so there is no
+ * read-modify-write race and an older `updated` never overwrites a newer one.
+ */
+import type { AnyBulkWriteOperation, Collection, Filter, MongoBulkWriteError } from 'mongodb';
+import type { CronofyEvent } from '../cronofy/types.js';
+import { type EventDoc, toEventDoc } from './event-mapping.js';
+
+export interface PageWriteResult {
+  /** Documents inserted or changed. */
+  upserted: number;
+  /** Of those, how many are now tombstones. */
+  deleted: number;
+  /** Events whose stored copy was already as new (replays, idempotent re-syncs). */
+  unchanged: number;
+}
+
+export type StoredVersion = Pick<EventDoc, 'updatedAt' | 'contentHash'>;
+/** eventUid → the stored version of that event, for one account. */
+export type StoredVersions = Map<string, StoredVersion>;
+
+export interface WriteOptions {
+  /** Full syncs mark what they saw, so `tombstoneUnseen` can find what Cronofy no longer has. */
+  fullSyncStartedAt?: Date;
+  /**
+   * The account's stored versions, read once for the whole sync (`storedVersions`) instead of once
+   * per page; `writePage` keeps it current with what it writes. Without it, each page reads the
+   * versions of its own events.
+   */
+  known?: StoredVersions;
+}
+
+/** Decide, for one incoming event against the stored copy, whether to write. Pure. */
+export function shouldApply(
+  incoming: Pick<EventDoc, 'updatedAt' | 'contentHash'>,
+  stored: Pick<EventDoc, 'updatedAt' | 'contentHash'> | undefined,
+): boolean {
+  if (!stored) return true;
+  if (stored.contentHash === incoming.contentHash) return false;
+  if (incoming.updatedAt === null || stored.updatedAt === null) return true;
+  // Same second with different content: Cronofy's `updated` has second precision, so two edits in
+  // one second tie. Reads are sequential per account, so the later read is the newer truth.
+  return incoming.updatedAt.getTime() >= stored.updatedAt.getTime();
+}
+
+/** `contentHash` of a tombstone made by reconciliation: matches no event, so a reappearance applies. */
+export const RECONCILED_HASH = 'reconciled-deleted';
+
+/**
+ * The `$set` for an incoming event. A live event replaces the stored fields. A tombstone may come
+ * stripped of fields (as nulls here): keep what we had, so readers still see what was deleted.
+ * Its unknown fields are merged into `extra` rather than replacing it, for the same reason.
+ */
+export function setForIncoming(doc: EventDoc): Record<string, unknown> {
+  if (!doc.deleted) return { ...doc };
+  const set: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc) as [keyof EventDoc, unknown][]) {
+    if (v === null || v === undefined) continue;
+    // `allDay` is derived from `start`: without a start it says nothing.
+    if (k === 'allDay' && doc.start === null) continue;
+    if (k === 'extra') {
+      for (const [ek, ev] of Object.entries(v as Record<string, unknown>)) set[`extra.${ek}`] = ev;
+      continue;
+    }
+    set[k] = v;
+  }
+  return set;
+}
+
+/** Above this many candidates `tombstoneUnseen` uses the range filter alone (a huge `$in` costs more). */
+const MAX_CANDIDATES = 5_000;
+
+export class EventsRepo {
+  constructor(private readonly events: Collection<EventDoc>) {}
+
+  async writePage(
+    accountId: string,
+    page: readonly CronofyEvent[],
+    syncedAt: Date,
+    opts: WriteOptions = {},
+  ): Promise<PageWriteResult> {
+    // Cronofy may repeat an event within a page set; the last occurrence wins.
+    const byUid = new Map<string, EventDoc>();
+    for (const e of page) byUid.set(e.event_uid, toEventDoc(accountId, e, syncedAt));
+    if (byUid.size === 0) return { upserted: 0, deleted: 0, unchanged: 0 };
+
+    const uids = [...byUid.keys()];
+    const stored = opts.known ?? (await this.storedVersions(accountId, uids));
+
+    const ops: AnyBulkWriteOperation<EventDoc>[] = [];
+    const applied = new Set<string>();
+    let deleted = 0;
+    for (const doc of byUid.values()) {
+      const prev = stored.get(doc.eventUid);
+      if (!shouldApply(doc, prev)) continue;
+      applied.add(doc.eventUid);
+      if (doc.deleted) deleted += 1;
+      if (!prev) {
+        ops.push({
+          insertOne: {
+            document: opts.fullSyncStartedAt ? { ...doc, lastSeenFullSyncAt: opts.fullSyncStartedAt } : doc,
+          },
+        });
+        continue;
+      }
+      // Conditional on the version we read: if another writer got there first, this is a no-op
+      // rather than a lost update, and the next sync settles it.
+      const filter: Filter<EventDoc> = { accountId, eventUid: doc.eventUid, contentHash: prev.contentHash };
+      const set = setForIncoming(doc);
+      ops.push({
+        updateOne: {
+          filter,
+          update: {
+            $set: opts.fullSyncStartedAt ? { ...set, lastSeenFullSyncAt: opts.fullSyncStartedAt } : set,
+            $unset: { reconciledDeletedAt: '' },
+          },
+        },
+      });
+    }
+
+    if (opts.fullSyncStartedAt) {
+      // Unchanged events were seen too; mark them so reconciliation leaves them alone.
+      const unchangedUids = uids.filter((u) => !applied.has(u));
+      if (unchangedUids.length > 0) {
+        ops.push({
+          updateMany: {
+            filter: { accountId, eventUid: { $in: unchangedUids } },
+            update: { $set: { lastSeenFullSyncAt: opts.fullSyncStartedAt } },
+          },
+        });
+      }
+    }
+
+    let written = applied.size;
+    if (ops.length > 0) {
+      try {
+        await this.events.bulkWrite(ops, { ordered: false });
+      } catch (err) {
+        // A concurrent insert of the same key (only possible if two writers race on one account)
+        // is harmless: the other writer stored this event. Anything else is a real failure.
+        const e = err as MongoBulkWriteError;
+        const writeErrors = e.writeErrors
+          ? Array.isArray(e.writeErrors)
+            ? e.writeErrors
+            : [e.writeErrors]
+          : [];
+        if (writeErrors.length === 0 || writeErrors.some((we) => we.code !== 11000)) throw err;
+        written -= writeErrors.length;
+        // Another writer's version is stored for these: forget ours so the map is not trusted for them.
+        for (const we of writeErrors) {
+          const op = ops[we.index];
+          if (op && 'insertOne' in op) applied.delete((op.insertOne.document as EventDoc).eventUid);
+        }
+      }
+    }
+    if (opts.known) {
+      for (const uid of applied) {
+        const doc = byUid.get(uid) as EventDoc;
+        opts.known.set(uid, { updatedAt: doc.updatedAt, contentHash: doc.contentHash });
+      }
+    }
+    return { upserted: written, deleted, unchanged: byUid.size - written };
+  }
+
+  /**
+   * The stored versions of an account's events (all of them, or those of `uids`). One query: a
+   * full sync reads this once rather than once per page, which matters most where the server
+   * cannot use the `{accountId, eventUid}` index for it (FerretDB 1.x scans the collection for
+   * every filter but a lone `_id`). Tombstones included: a deleted event may come back.
+   */
+  async storedVersions(accountId: string, uids?: readonly string[]): Promise<StoredVersions> {
+    const versions: StoredVersions = new Map();
+    const filter: Filter<EventDoc> = uids ? { accountId, eventUid: { $in: [...uids] } } : { accountId };
+    for await (const d of this.events.find(filter, {
+      projection: { _id: 0, eventUid: 1, updatedAt: 1, contentHash: 1 },
+    })) {
+      versions.set(d.eventUid, { updatedAt: d.updatedAt, contentHash: d.contentHash });
+    }
+    return versions;
+  }
+
+  /** Purge: every event of the account, tombstones included. */
+  async deleteAccount(accountId: string): Promise<number> {
+    return (await this.events.deleteMany({ accountId })).deletedCount;
+  }
+
+  /**
+   * After a full sync of [from, to): every live event in that range the sync did not see is gone
+   * from Cronofy, so it becomes a tombstone. Events changed after the sync started are left for
+   * the incremental syncs (they may have moved between pages while we read).
+   */
+  async tombstoneUnseen(
+    accountId: string,
+    from: Date,
+    to: Date,
+    fullSyncStartedAt: Date,
+    now: Date,
+    opts: { onlyAmong?: readonly string[] } = {},
+  ): Promise<number> {
+    // `onlyAmong`: the sync knows which stored events it did not see (the stored versions it read
+    // at the start, minus what the pages held). None left: nothing to tombstone, no query at all
+    // (the common weekly full sync of an account where nothing was deleted). A few: only those
+    // are candidates, an index lookup instead of a range scan. The filter below still decides.
+    if (opts.onlyAmong?.length === 0) return 0;
+    const among = opts.onlyAmong && opts.onlyAmong.length <= MAX_CANDIDATES ? opts.onlyAmong : undefined;
+    const res = await this.events.updateMany(
+      {
+        accountId,
+        ...(among ? { eventUid: { $in: [...among] } } : {}),
+        deleted: false,
+        startAt: { $gte: from, $lt: to },
+        syncedAt: { $lt: fullSyncStartedAt },
+        $or: [{ lastSeenFullSyncAt: { $exists: false } }, { lastSeenFullSyncAt: { $lt: fullSyncStartedAt } }],
+      },
+      // The hash changes too: should Cronofy return the event again unchanged (a calendar added
+      // back to the account's filter, a page it missed), the next read restores it.
+      { $set: { deleted: true, reconciledDeletedAt: now, syncedAt: now, contentHash: RECONCILED_HASH } },
+    );
+    return res.modifiedCount;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The Temporal worker: runs `accountSync` workflows and their activities on the task queue.
+ * Kept tiny; activities come in already bound to their dependencies.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type BundleOptions, bundleWorkflowCode, type NativeConnection, Worker } from '@temporalio/worker';
+import type { Activities } from './activities/index.js';
+
+/** Source (`.ts`, run with tsx) or compiled (`.js`) workflow entry point, whichever exists. */
+export function workflowsPath(): string {
+  const ts = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+  return existsSync(ts) ? ts : fileURLToPath(new URL('./workflows/index.js', import.meta.url));
+}
+
+/** Our sources import `./x.js` for `./x.ts` (NodeNext); teach webpack the same. */
+export const webpackConfigHook: BundleOptions['webpackConfigHook'] = (config) => {
+  config.resolve = {
+    ...config.resolve,
+    extensionAlias: { '.js': ['.ts', '.js'] },
+  };
+  return config;
+};
+
+/** Bundles once; tests and benchmarks share the bundle across many workers. */
+export async function bundleWorkflows(): Promise<{ code: string }> {
+  return bundleWorkflowCode({
+    workflowsPath: workflowsPath(),
+    webpackConfigHook,
+    logger: quietBundlerLogger,
+  });
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: console.error,
+  log: noop,
+};
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: Activities;
+  workflowBundle?: { code: string };
+  /**
+   * Server-enforced cap on activity starts per second across every worker of the task queue:
+   * the cluster-wide half of the shared Cronofy budget (each activity makes one or more calls).
+   */
+  maxTaskQueueActivitiesPerSecond?: number;
+  /** Undefined: the SDK's default (a share of the heap limit). */
+  maxCachedWorkflows?: number;
+  /** Undefined: the SDK's default (100). */
+  maxConcurrentActivities?: number;
+  shutdownGraceTime?: string;
+}
+
+export async function createWorker(o: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    activities: o.activities,
+    ...(o.workflowBundle
+      ? { workflowBundle: o.workflowBundle }
+      : { workflowsPath: workflowsPath(), bundlerOptions: { webpackConfigHook } }),
+    maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
+    maxCachedWorkflows: o.maxCachedWorkflows,
+    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities,
+    // Let running activities finish their page and heartbeat before the process exits.
+    shutdownGraceTime: o.shutdownGraceTime ?? '20s',
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * The account workflow's public messages and the data they carry. Shared by the workflow, the API
+ * (which sends them) and the activities (whose inputs and results are declared here). Only plain
+ * data: no tokens and no event data ever travel through these types (they end up in history).
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+export const WORKFLOW_TYPE = 'accountSync';
+export const workflowIdFor = (accountId: string): string => `cronofy-account:${accountId}`;
+
+export type SyncState = 'active' | 'degraded' | 'disconnected' | 'closed';
+export type SyncKind = 'incremental' | 'full' | 'window_edge' | 'catch_up';
+export type SyncMode = 'incremental' | 'full';
+
+/** A Cronofy push, as the receiver hands it over. */
+export interface NotificationSignal {
+  type: string;
+  changesSince?: string;
+  channelId?: string;
+  /** ISO time the receiver got it; the start of the freshness measurement. */
+  receivedAt: string;
+}
+
+export interface SyncRequest {
+  mode: SyncMode;
+}
+
+export interface DeregisterRequest {
+  purge: boolean;
+}
+
+/** Timing knobs (from config) the workflow runs on. */
+export interface WorkflowTimings {
+  debounceQuietMs: number;
+  debounceMaxMs: number;
+  fullSyncIntervalMs: number;
+  windowEdgeIntervalMs: number;
+  channelCheckIntervalMs: number;
+  syncRetryWindowMs: number;
+}
+
+export interface SyncInput {
+  accountId: string;
+  kind: SyncKind;
+  /** Incremental and catch-up: Read Events `last_modified`. */
+  lastModified?: string;
+  /** Why this sync runs, for sync_runs and priorities. */
+  trigger: 'notification' | 'manual' | 'schedule' | 'recovery';
+  /** Earliest receive time of the notifications this sync serves (freshness metric). */
+  notificationReceivedAt?: string;
+}
+
+export interface SyncResult {
+  kind: SyncKind;
+  pages: number;
+  upserted: number;
+  deleted: number;
+  unchanged: number;
+  startedAt: string;
+  finishedAt: string;
+  /** Safe `last_modified` for a later catch-up: changes at or after it may not be in this read. */
+  watermark: string;
+}
+
+export interface AccountInfoResult {
+  registered: boolean;
+  dataCenter?: string;
+  calendarIds?: string[] | null;
+  channelId?: string | null;
+}
+
+export interface LastSync {
+  kind: SyncKind;
+  at: string;
+  upserted: number;
+  deleted: number;
+  pages: number;
+}
+
+/** The `status` query result, and the body of `GET /accounts/:accountId`. */
+export interface AccountStatus {
+  accountId: string;
+  state: SyncState;
+  channel: { id: string | null; lastNotificationAt: string | null; lastCheckedAt: string | null };
+  lastSyncs: Partial<Record<SyncKind, LastSync>>;
+  lastSuccessfulSyncAt: string | null;
+  watermark: string | null;
+  pending: {
+    notifications: number;
+    earliestChangesSince: string | null;
+    firstPendingAt: string | null;
+    requested: SyncMode[];
+    syncDueAt: string | null;
+  };
+  running: SyncKind | null;
+  nextFullSyncAt: string | null;
+  nextWindowEdgeSyncAt: string | null;
+  nextChannelCheckAt: string | null;
+  failingSince: string | null;
+  lastError: { message: string; type: string | null; at: string } | null;
+  profileDisconnected: { at: string } | null;
+}
+
+export const notificationSignal = defineSignal<[NotificationSignal]>('notification');
+export const requestSyncSignal = defineSignal<[SyncRequest]>('requestSync');
+export const tokensUpdatedSignal = defineSignal<[]>('tokensUpdated');
+export const deregisterSignal = defineSignal<[DeregisterRequest]>('deregister');
+export const statusQuery = defineQuery<AccountStatus>('status');
+export const syncNowUpdate = defineUpdate<SyncResult, [SyncRequest]>('syncNow');

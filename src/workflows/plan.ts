@@ -1,0 +1,152 @@
+/**
+ * What the account workflow should do next. Pure: `planNext(data, now, timings)` looks at the
+ * workflow's plain-data state and returns either one unit of work or the time to wake up.
+ * The workflow only carries out the answer (timers, activities), so every decision is unit-tested
+ * without Temporal.
+ */
+import { debounceDueAt, lastModifiedFor, type PendingChanges } from './debounce.js';
+import type {
+  DeregisterRequest,
+  LastSync,
+  SyncKind,
+  SyncMode,
+  SyncState,
+  WorkflowTimings,
+} from './messages.js';
+
+export interface QueuedRequest {
+  id: string;
+  mode: SyncMode;
+}
+
+/** Everything the workflow knows; carried whole across continue-as-new. Times are epoch ms. */
+export interface AccountData {
+  accountId: string;
+  initialized: boolean;
+  state: SyncState;
+  channelId: string | null;
+  /** When the current channel was created or last confirmed open. */
+  channelConfirmedAt: number | null;
+  lastNotificationAt: number | null;
+  pending: PendingChanges;
+  requests: QueuedRequest[];
+  needChannel: boolean;
+  needFull: boolean;
+  needCatchUp: boolean;
+  lastSyncs: Partial<Record<SyncKind, LastSync>>;
+  lastSuccessfulSyncAt: string | null;
+  watermark: string | null;
+  nextFullSyncAt: number | null;
+  nextWindowEdgeAt: number | null;
+  failingSince: number | null;
+  failures: number;
+  /** Cronofy work waits until then after a failure (deregister and new tokens do not). */
+  retryAt: number | null;
+  lastError: { message: string; type: string | null; at: string } | null;
+  profileDisconnected: { at: string } | null;
+  tokensUpdated: boolean;
+  deregister: DeregisterRequest | null;
+  ignoredNotifications: number;
+}
+
+export type Step =
+  | { kind: 'deregister' }
+  | { kind: 'reconnect' }
+  | { kind: 'disconnect' }
+  | { kind: 'ensureChannel' }
+  | { kind: 'checkChannel' }
+  | {
+      kind: 'sync';
+      sync: SyncKind;
+      lastModified?: string;
+      trigger: 'notification' | 'manual' | 'schedule' | 'recovery';
+      /** Requests (signals, updates) this sync answers. */
+      requestIds: string[];
+      /** Takes the pending changes (incremental syncs, and full syncs which cover them). */
+      takesPending: boolean;
+    }
+  | { kind: 'wait'; until: number | null };
+
+export function channelCheckDueAt(d: AccountData, t: WorkflowTimings): number | null {
+  if (!d.channelId) return null;
+  const lastSign = Math.max(d.lastNotificationAt ?? 0, d.channelConfirmedAt ?? 0);
+  return lastSign + t.channelCheckIntervalMs;
+}
+
+export function planNext(d: AccountData, now: number, t: WorkflowTimings): Step {
+  if (d.deregister) return { kind: 'deregister' };
+  if (d.state === 'disconnected') {
+    return d.tokensUpdated ? { kind: 'reconnect' } : { kind: 'wait', until: null };
+  }
+  if (
+    d.failingSince !== null &&
+    now - d.failingSince >= t.syncRetryWindowMs &&
+    d.lastError?.type === 'auth'
+  ) {
+    return { kind: 'disconnect' };
+  }
+  if (d.retryAt !== null && now < d.retryAt && !d.tokensUpdated) return { kind: 'wait', until: d.retryAt };
+
+  if (d.needChannel) return { kind: 'ensureChannel' };
+
+  const manual = d.requests[0];
+  if (manual) {
+    const ids = d.requests.filter((r) => r.mode === manual.mode).map((r) => r.id);
+    if (manual.mode === 'full') {
+      return { kind: 'sync', sync: 'full', trigger: 'manual', requestIds: ids, takesPending: true };
+    }
+    const lm = d.pending.count > 0 ? lastModifiedFor(d.pending, d.watermark) : d.watermark;
+    return lm === null
+      ? { kind: 'sync', sync: 'full', trigger: 'manual', requestIds: ids, takesPending: true }
+      : {
+          kind: 'sync',
+          sync: 'incremental',
+          lastModified: lm,
+          trigger: 'manual',
+          requestIds: ids,
+          takesPending: true,
+        };
+  }
+  if (d.needFull)
+    return { kind: 'sync', sync: 'full', trigger: 'recovery', requestIds: [], takesPending: true };
+  if (d.needCatchUp) {
+    return d.watermark === null
+      ? { kind: 'sync', sync: 'full', trigger: 'recovery', requestIds: [], takesPending: true }
+      : {
+          kind: 'sync',
+          sync: 'catch_up',
+          lastModified: d.watermark,
+          trigger: 'recovery',
+          requestIds: [],
+          takesPending: false,
+        };
+  }
+
+  const debounceDue = debounceDueAt(d.pending, { quietMs: t.debounceQuietMs, maxMs: t.debounceMaxMs });
+  if (debounceDue !== null && debounceDue <= now) {
+    const lm = lastModifiedFor(d.pending, d.watermark);
+    return lm === null
+      ? { kind: 'sync', sync: 'full', trigger: 'notification', requestIds: [], takesPending: true }
+      : {
+          kind: 'sync',
+          sync: 'incremental',
+          lastModified: lm,
+          trigger: 'notification',
+          requestIds: [],
+          takesPending: true,
+        };
+  }
+  if (d.nextFullSyncAt !== null && d.nextFullSyncAt <= now) {
+    return { kind: 'sync', sync: 'full', trigger: 'schedule', requestIds: [], takesPending: true };
+  }
+  if (d.nextWindowEdgeAt !== null && d.nextWindowEdgeAt <= now) {
+    return { kind: 'sync', sync: 'window_edge', trigger: 'schedule', requestIds: [], takesPending: false };
+  }
+  const checkDue = channelCheckDueAt(d, t);
+  if (checkDue !== null && checkDue <= now) return { kind: 'checkChannel' };
+
+  const candidates = [debounceDue, d.nextFullSyncAt, d.nextWindowEdgeAt, checkDue].filter(
+    (x): x is number => x !== null,
+  );
+  return { kind: 'wait', until: candidates.length ? Math.min(...candidates) : null };
+}

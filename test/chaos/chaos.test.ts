@@ -1,0 +1,103 @@
+/**
+ * Chaos convergence, small and reproducible: a fixed seed drives creates, updates, moves, deletes
+ * and restores across 12 simulated accounts while Cronofy answers 5xx, 429 with Retry-After, slow
+ * or not at all, access tokens expire, the worker is SIGKILLed in the middle of a sync, the
+ * MongoDB-protocol and Temporal servers restart, and the receiver stays down long enough for the
+ * simulator to close channels. When the faults stop, the service must converge by itself: `events`
+ * equal to Cronofy's truth for every account (0 missing, 0 stale, 0 phantom). The scenario lives in
+ * test/support/chaos-scenario.ts; `npm run bench` runs a larger one (bench/chaos.ts).
+ *
+ * Servers: a Temporal dev server and a MongoDB-protocol server only this file uses, so stopping
+ * them disturbs no other test file. CHAOS_LOG_DIR=<dir> keeps the API's and workers' logs.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportRows, runChaos } from '../support/chaos-scenario.js';
+import {
+  type IsolatedServer,
+  isolatedMongo,
+  isolatedTemporal,
+  type MongoInfo,
+  type TemporalInfo,
+} from '../support/env.js';
+
+const SEED = 0x5eed_c4a0;
+
+describe('chaos: the service converges with Cronofy after faults of every kind', () => {
+  let temporal: IsolatedServer<TemporalInfo>;
+  let mongo: IsolatedServer<MongoInfo>;
+
+  beforeAll(async () => {
+    [temporal, mongo] = await Promise.all([isolatedTemporal(), isolatedMongo()]);
+  });
+  afterAll(async () => {
+    await Promise.allSettled([temporal?.close(), mongo?.close()]);
+  });
+
+  it('fixed seed: 0 missing, 0 stale, 0 phantom, and every fault really happened', {
+    timeout: 240_000,
+  }, async () => {
+    const logDir = process.env.CHAOS_LOG_DIR ? path.resolve(process.env.CHAOS_LOG_DIR) : undefined;
+    if (logDir) mkdirSync(logDir, { recursive: true });
+    const report = await runChaos(
+      {
+        temporal: {
+          address: temporal.info.address,
+          stop: () => temporal.stop(),
+          start: () => temporal.start(),
+        },
+        mongo: { uri: mongo.info.uri, stop: () => mongo.stop(), start: () => mongo.start() },
+      },
+      {
+        seed: SEED,
+        accounts: 12,
+        initialEventsPerAccount: 15,
+        opIntervalMs: 110,
+        settleTimeoutMs: 100_000,
+        log: (m) => console.info(m),
+        logDir,
+        diagnose: process.env.CHAOS_DIAGNOSE === '1',
+      },
+    );
+    console.info(
+      reportRows(report)
+        .map(([k, v]) => `  ${k}: ${v.replaceAll('*', '')}`)
+        .join('\n'),
+    );
+    const { missing, stale, phantom } = report.divergence;
+    console.info(`[chaos] missing=${missing} stale=${stale} phantom=${phantom}`);
+    if (missing + stale + phantom > 0) console.info(JSON.stringify(report.unconverged, null, 2));
+
+    // Converged, by itself, on every account.
+    expect(report.convergeMs).not.toBeNull();
+    expect(report.divergence).toEqual({ missing: 0, stale: 0, phantom: 0 });
+    expect(report.unconverged).toEqual({});
+    expect(report.channelProblems).toEqual([]);
+    expect(report.states).toEqual({ active: report.accounts });
+
+    // Not vacuous: the work and every fault happened.
+    const f = report.faults;
+    expect(report.operations.total).toBeGreaterThanOrEqual(250);
+    for (const kind of ['create', 'update', 'move', 'delete', 'restore'] as const) {
+      expect(report.operations[kind]).toBeGreaterThan(0);
+    }
+    expect(f.cronofy5xx).toBeGreaterThan(0);
+    expect(f.rateLimited429WithRetryAfter).toBeGreaterThan(0);
+    expect(f.dropped).toBeGreaterThan(0);
+    expect(f.slow).toBeGreaterThan(0);
+    expect(f.tokenExpiries).toBeGreaterThan(0);
+    expect(f.tokenRefreshes).toBeGreaterThan(0);
+    expect(f.workerKills).toBe(1);
+    expect(f.killedMidSync).toBeGreaterThan(0);
+    // Each sync the dead worker was running was abandoned there and redone by the new worker.
+    for (const run of report.killedRuns) expect(run).toMatchObject({ syncedAfterKill: true });
+    expect(f.mongoRestarts).toBe(1);
+    expect(f.temporalRestarts).toBe(1);
+    expect(f.receiver503s).toBeGreaterThan(0); // pushes during the Temporal outage were refused, then retried
+    expect(f.receiverOutages).toBe(1);
+    expect(f.channelsClosed).toBeGreaterThan(0);
+    expect(f.channelsRecreated).toBe(f.channelsClosed);
+    expect(f.catchUpSyncs).toBeGreaterThan(0);
+  });
+});

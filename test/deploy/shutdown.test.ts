@@ -1,0 +1,172 @@
+/**
+ * The process as operators run it: `tsx src/main.ts all` (npm start) and the compiled image entry
+ * point `node dist/main.js` (Dockerfile), against the run-wide Temporal and MongoDB servers.
+ *  - invalid configuration stops it at once with exit code 78 and the variable's name;
+ *  - SIGTERM while a sync is running: the API closes, the worker lets the sync finish, exit 0;
+ *  - `npm run build` output runs: the worker bundles the workflows from dist/workflows/index.js.
+ */
+import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/lib/servers.js';
+import { CronofySimulator } from '../../src/cronofy/simulator/index.js';
+import { testMongoUri, testTemporalAddress, uniqueName } from '../support/env.js';
+import { eventually } from '../support/stack.js';
+import { type Child, cleanEnv, repoRoot, start, tsxBin } from './processes.js';
+
+const CLIENT_ID = 'deploy-test-client';
+const SECRET = 'CRN_deploy_test_secret';
+const ADMIN = 'deploy-test-admin';
+
+let sim: CronofySimulator;
+let mongo: MongoClient;
+const children: Child[] = [];
+
+beforeAll(async () => {
+  sim = await CronofySimulator.start({ clientId: CLIENT_ID, clientSecrets: [SECRET] });
+  mongo = await MongoClient.connect(testMongoUri());
+});
+afterAll(async () => {
+  for (const c of children) c.kill();
+  await sim?.stop();
+  await mongo?.close();
+});
+
+async function serviceEnv(db: string) {
+  const port = await freePort();
+  const env = cleanEnv({
+    CRONOFY_CLIENT_ID: CLIENT_ID,
+    CRONOFY_CLIENT_SECRET: SECRET,
+    CRONOFY_API_URL: sim.url,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ADMIN_TOKEN: ADMIN,
+    TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    TEMPORAL_ADDRESS: testTemporalAddress(),
+    TEMPORAL_TASK_QUEUE: uniqueName('tq-deploy'),
+    MONGODB_URI: testMongoUri(),
+    MONGODB_DB: db,
+    LOG_LEVEL: 'info',
+    DEBOUNCE_QUIET: '200ms',
+    DEBOUNCE_MAX: '1s',
+  });
+  return { env, url: `http://127.0.0.1:${port}` };
+}
+
+function launch(command: string, args: string[], env: NodeJS.ProcessEnv): Child {
+  const child = start(command, args, { env });
+  children.push(child);
+  return child;
+}
+
+async function register(url: string, accountId: string): Promise<void> {
+  const account = sim.createAccount({ accountId, calendarIds: ['cal_1'] });
+  const res = await fetch(`${url}/accounts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ accountId, accessToken: account.accessToken, refreshToken: account.refreshToken }),
+  });
+  expect(res.status).toBe(201);
+}
+
+async function ready(child: Child, url: string): Promise<void> {
+  await child.waitFor(/"msg":"worker running"/, 90_000);
+  await eventually(async () => (await fetch(`${url}/readyz`)).ok, 20_000, '/readyz');
+}
+
+describe('invalid configuration', () => {
+  it('stops `tsx src/main.ts` at once with exit code 78, naming the variable', async () => {
+    const child = launch(tsxBin, ['src/main.ts', 'api'], cleanEnv());
+    const exit = await child.exitWithin(30_000);
+    expect(exit.code).toBe(78);
+    expect(child.output()).toContain('cronofy-sync: invalid configuration: CRONOFY_CLIENT_ID');
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM to `tsx src/main.ts all` during a sync: the sync finishes, exit code 0', async () => {
+    const db = uniqueName('db-shutdown');
+    const { env, url } = await serviceEnv(db);
+    const child = launch(tsxBin, ['src/main.ts', 'all'], env);
+    await ready(child, url);
+
+    // The initial full sync's Read Events call takes 6 s: SIGTERM arrives while it runs.
+    sim.injectFault({ method: 'GET', path: '/v1/events', delayMs: 6_000, times: 1 });
+    const accountId = uniqueName('acc');
+    await register(url, accountId);
+    const runs = mongo.db(db).collection('sync_runs');
+    await eventually(
+      () => runs.findOne({ accountId, kind: 'full', outcome: 'running' }),
+      30_000,
+      'sync running',
+    );
+    const signalledAt = Date.now();
+    child.proc.kill('SIGTERM');
+
+    const exit = await child.exitWithin(35_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalledAt).toBeLessThan(30_000); // main.ts gives up (exit 1) at 30 s
+    expect(child.output()).toContain('shutting down');
+    // The worker drained: the sync that was running when the signal came completed.
+    const run = await runs.findOne({ accountId, kind: 'full' });
+    expect(run?.outcome).toBe('succeeded');
+    expect(run?.startedAt.getTime()).toBeLessThan(signalledAt);
+    expect(run?.finishedAt.getTime()).toBeGreaterThan(signalledAt);
+    await mongo.db(db).dropDatabase();
+  }, 150_000);
+});
+
+describe('the compiled image entry point', () => {
+  const outDir = path.join(repoRoot, 'test-artifacts', uniqueName('dist'));
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it('`tsc -p tsconfig.build.json` builds a dist/ that runs both roles and stops cleanly', async () => {
+    // Same compiler and config as `npm run build` (only the output directory differs), inside the
+    // repository so that node_modules and "type": "module" apply as they do to dist/.
+    await promisify(execFile)(
+      process.execPath,
+      [
+        path.join(repoRoot, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        'tsconfig.build.json',
+        '--outDir',
+        outDir,
+      ],
+      {
+        cwd: repoRoot,
+      },
+    );
+    const main = path.join(outDir, 'main.js');
+
+    const bad = launch(process.execPath, [main, 'worker'], cleanEnv());
+    expect((await bad.exitWithin(30_000)).code).toBe(78);
+    expect(bad.output()).toContain('invalid configuration: CRONOFY_CLIENT_ID');
+
+    const db = uniqueName('db-dist');
+    const { env, url } = await serviceEnv(db);
+    const child = launch(process.execPath, [main, 'all'], env);
+    await ready(child, url);
+    const accountId = uniqueName('acc');
+    await register(url, accountId);
+    await eventually(async () => sim.channels(accountId).length === 1, 20_000, 'channel');
+    const startsAt = new Date(Date.now() + 2 * 86_400_000);
+    const event = sim.upsertEvent(accountId, {
+      calendar_id: 'cal_1',
+      summary: 'from dist',
+      start: startsAt,
+      end: new Date(startsAt.getTime() + 3_600_000),
+    });
+    await eventually(
+      () => mongo.db(db).collection('events').findOne({ accountId, eventUid: event.event_uid }),
+      30_000,
+      'event in MongoDB',
+    );
+    child.proc.kill('SIGTERM');
+    expect(await child.exitWithin(35_000)).toEqual({ code: 0, signal: null });
+    await mongo.db(db).dropDatabase();
+  }, 300_000);
+});

@@ -1,0 +1,81 @@
+/**
+ * `/healthz`, `/readyz` (each dependency check bounded, so a hanging Temporal or MongoDB makes the
+ * probe fail fast instead of hanging it) and `/metrics` in Prometheus text format.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Readiness } from '../../src/api/server.js';
+import { JSON_CT } from './cases.js';
+import { changeBody, receiverApp, sign } from './support.js';
+
+const never = () => new Promise<boolean>(() => undefined);
+
+async function readyz(readiness: Readiness) {
+  const r = await receiverApp({ readiness });
+  try {
+    const started = performance.now();
+    const res = await r.app.inject({ method: 'GET', url: '/readyz' });
+    return { status: res.statusCode, body: res.json() as unknown, ms: performance.now() - started };
+  } finally {
+    await r.app.close();
+  }
+}
+
+describe('health endpoints', () => {
+  it('/healthz answers while dependencies are down', async () => {
+    const r = await receiverApp({ readiness: { temporal: never, mongo: never } });
+    const res = await r.app.inject({ method: 'GET', url: '/healthz' });
+    expect([res.statusCode, res.json()]).toEqual([200, { status: 'ok' }]);
+    await r.app.close();
+  });
+
+  it('/readyz is 200 when Temporal and MongoDB answer', async () => {
+    const res = await readyz({ temporal: async () => true, mongo: async () => true });
+    expect([res.status, res.body]).toEqual([200, { status: 'ready', temporal: true, mongo: true }]);
+  });
+
+  it('/readyz is 503 naming the failing dependency, whether it throws or hangs, within its bound', async () => {
+    const thrown = await readyz({
+      temporal: async () => true,
+      mongo: async () => {
+        throw new Error('connection refused');
+      },
+    });
+    expect([thrown.status, thrown.body]).toEqual([
+      503,
+      { status: 'not_ready', temporal: true, mongo: false },
+    ]);
+
+    const hanging = await readyz({ temporal: never, mongo: never });
+    expect([hanging.status, hanging.body]).toEqual([
+      503,
+      { status: 'not_ready', temporal: false, mongo: false },
+    ]);
+    // Both checks run in parallel, each capped at 1.5 s.
+    expect(hanging.ms).toBeGreaterThan(1400);
+    expect(hanging.ms).toBeLessThan(2500);
+  });
+
+  it('/metrics is Prometheus text with the receiver series', async () => {
+    const r = await receiverApp();
+    const body = changeBody();
+    await r.app.inject({
+      method: 'POST',
+      url: '/cronofy/notifications/acc_metrics',
+      headers: { 'content-type': JSON_CT, 'cronofy-hmac-sha256': sign(body) },
+      payload: body,
+    });
+    const res = await r.app.inject({ method: 'GET', url: '/metrics' });
+    await r.app.close();
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(res.body).toContain('# TYPE cronofy_notifications_total counter');
+    expect(res.body).toContain('cronofy_notifications_total{status="202",type="change"} 1');
+    expect(res.body).toContain('cronofy_notification_secret_matched_total{secret_index="0"} 1');
+    expect(res.body).toContain('# TYPE cronofy_signal_with_start_seconds histogram');
+    // One observation, whatever its latency (the fake signals instantly but a loaded machine can
+    // still take milliseconds): the +Inf bucket and the count hold it, never a particular bucket.
+    expect(res.body).toContain('cronofy_signal_with_start_seconds_bucket{le="+Inf",outcome="ok"} 1');
+    expect(res.body).toContain('cronofy_signal_with_start_seconds_count{outcome="ok"} 1');
+    expect(res.body).toContain('# TYPE cronofy_notification_verification_failures_total counter');
+  });
+});

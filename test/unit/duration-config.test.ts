@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_TIMINGS, loadConfig } from '../../src/config.js';
+import { formatDuration, parseDuration } from '../../src/lib/duration.js';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+const base = { CRONOFY_CLIENT_ID: 'cid', CRONOFY_CLIENT_SECRET: 'CRN_a', TOKEN_ENCRYPTION_KEY: KEY };
+
+describe('durations', () => {
+  it.each([
+    ['500ms', 500],
+    ['2s', 2_000],
+    ['15m', 900_000],
+    ['12h', 43_200_000],
+    ['7d', 604_800_000],
+    ['1.5s', 1_500],
+  ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '5', 'two seconds', '5 sec', '-5s', '5s5'])('rejects %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+
+  it('formats back', () => {
+    expect(formatDuration(604_800_000 * 2)).toBe('2w');
+    expect(formatDuration(86_400_000)).toBe('1d');
+    expect(formatDuration(1_500)).toBe('1500ms');
+  });
+});
+
+describe('config', () => {
+  it('applies the contract defaults', () => {
+    const c = loadConfig(base);
+    expect(c.timings).toEqual(DEFAULT_TIMINGS);
+    expect(c.http).toMatchObject({ host: '0.0.0.0', port: 3000, publicUrl: 'http://127.0.0.1:3000' });
+    expect(c.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'cronofy-sync',
+      metricsPort: undefined,
+    });
+    expect(c.mongo).toEqual({ uri: 'mongodb://127.0.0.1:27017', db: 'cronofy_sync' });
+    expect(c.cronofy.dataCenter).toBe('us');
+    expect(c.adminToken).toBeUndefined();
+  });
+
+  it('takes a comma-separated secret list, first is current', () => {
+    const c = loadConfig({ ...base, CRONOFY_CLIENT_SECRET: 'CRN_new, CRN_old' });
+    expect(c.cronofy.clientSecrets).toEqual(['CRN_new', 'CRN_old']);
+  });
+
+  it.each([
+    ['CRONOFY_CLIENT_ID', { CRONOFY_CLIENT_ID: '' }],
+    ['CRONOFY_DATA_CENTER', { CRONOFY_DATA_CENTER: 'mars' }],
+    ['DEBOUNCE_QUIET', { DEBOUNCE_QUIET: 'soon' }],
+    ['PORT', { PORT: '99999' }],
+    ['TOKEN_ENCRYPTION_KEY', { TOKEN_ENCRYPTION_KEY: 'short' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'not a url' }],
+    ['DEBOUNCE_MAX', { DEBOUNCE_QUIET: '20s', DEBOUNCE_MAX: '10s' }],
+  ])('names %s when it is invalid', (variable, env) => {
+    try {
+      loadConfig({ ...base, ...env });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).variable).toBe(variable);
+      expect((err as Error).message).toContain(variable);
+    }
+  });
+
+  it('worker sizing: the SDK defaults unless set, and a clear error for nonsense', () => {
+    expect(loadConfig(base).worker).toEqual({
+      maxCachedWorkflows: undefined,
+      maxConcurrentActivities: undefined,
+    });
+    expect(
+      loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '1000', WORKER_MAX_CONCURRENT_ACTIVITIES: '20' })
+        .worker,
+    ).toEqual({ maxCachedWorkflows: 1000, maxConcurrentActivities: 20 });
+    expect(() => loadConfig({ ...base, WORKER_MAX_CONCURRENT_ACTIVITIES: '0' })).toThrow(
+      /WORKER_MAX_CONCURRENT_ACTIVITIES/,
+    );
+    expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: 'lots' })).toThrow(ConfigError);
+  });
+
+  it('local mode relaxes credentials', () => {
+    const c = loadConfig({ LOCAL_MODE: '1' });
+    expect(c.localMode).toBe(true);
+    expect(c.tokenEncryptionKeys).toEqual([]);
+  });
+
+  it('accepts hex keys and rotation lists with distinct ids', () => {
+    const c = loadConfig({ ...base, TOKEN_ENCRYPTION_KEY: `${'ab'.repeat(32)},${KEY}` });
+    expect(c.tokenEncryptionKeys).toHaveLength(2);
+    expect(c.tokenEncryptionKeys[0]?.id).not.toBe(c.tokenEncryptionKeys[1]?.id);
+  });
+});

@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { addChange, noPendingChanges } from '../../src/workflows/debounce.js';
+import type { WorkflowTimings } from '../../src/workflows/messages.js';
+import { type AccountData, planNext } from '../../src/workflows/plan.js';
+
+const t: WorkflowTimings = {
+  debounceQuietMs: 2_000,
+  debounceMaxMs: 15_000,
+  fullSyncIntervalMs: 7 * 86_400_000,
+  windowEdgeIntervalMs: 7 * 86_400_000,
+  channelCheckIntervalMs: 86_400_000,
+  syncRetryWindowMs: 86_400_000,
+};
+const NOW = 1_000_000_000;
+
+function data(over: Partial<AccountData> = {}): AccountData {
+  return {
+    accountId: 'a',
+    initialized: true,
+    state: 'active',
+    channelId: 'chn_1',
+    channelConfirmedAt: NOW,
+    lastNotificationAt: null,
+    pending: noPendingChanges(),
+    requests: [],
+    needChannel: false,
+    needFull: false,
+    needCatchUp: false,
+    lastSyncs: {},
+    lastSuccessfulSyncAt: null,
+    watermark: '2026-01-01T00:00:00Z',
+    nextFullSyncAt: NOW + 100_000,
+    nextWindowEdgeAt: NOW + 200_000,
+    failingSince: null,
+    failures: 0,
+    retryAt: null,
+    lastError: null,
+    profileDisconnected: null,
+    tokensUpdated: false,
+    deregister: null,
+    ignoredNotifications: 0,
+    ...over,
+  };
+}
+
+describe('planNext', () => {
+  it('waits for the earliest timer when idle', () => {
+    expect(planNext(data(), NOW, t)).toEqual({ kind: 'wait', until: NOW + 100_000 });
+  });
+
+  it('runs the incremental sync once the debounce is due, from the earliest changes_since', () => {
+    const pending = addChange(noPendingChanges(), {
+      at: NOW,
+      changesSince: '2026-02-01T10:00:00Z',
+      receivedAt: '',
+    });
+    expect(planNext(data({ pending }), NOW + 1_000, t)).toEqual({ kind: 'wait', until: NOW + 2_000 });
+    expect(planNext(data({ pending }), NOW + 2_000, t)).toMatchObject({
+      kind: 'sync',
+      sync: 'incremental',
+      lastModified: '2026-02-01T10:00:00.000Z',
+      trigger: 'notification',
+      takesPending: true,
+    });
+  });
+
+  it('deregistration comes before everything', () => {
+    const pending = addChange(noPendingChanges(), {
+      at: 0,
+      changesSince: '2026-02-01T10:00:00Z',
+      receivedAt: '',
+    });
+    expect(planNext(data({ pending, deregister: { purge: false }, needFull: true }), NOW, t)).toEqual({
+      kind: 'deregister',
+    });
+  });
+
+  it('full and window-edge timers fire when due', () => {
+    expect(planNext(data({ nextFullSyncAt: NOW }), NOW, t)).toMatchObject({
+      kind: 'sync',
+      sync: 'full',
+      trigger: 'schedule',
+    });
+    expect(planNext(data({ nextWindowEdgeAt: NOW }), NOW, t)).toMatchObject({
+      kind: 'sync',
+      sync: 'window_edge',
+      takesPending: false,
+    });
+  });
+
+  it('checks the channel after the check interval without notifications', () => {
+    const d = data({
+      channelConfirmedAt: NOW - 86_400_000,
+      lastNotificationAt: NOW - 86_400_001,
+      nextFullSyncAt: NOW + 1e9,
+      nextWindowEdgeAt: NOW + 1e9,
+    });
+    expect(planNext(d, NOW, t)).toEqual({ kind: 'checkChannel' });
+    // a recent notification proves the channel alive
+    expect(planNext({ ...d, lastNotificationAt: NOW - 1_000 }, NOW, t)).toEqual({
+      kind: 'wait',
+      until: NOW - 1_000 + 86_400_000,
+    });
+  });
+
+  it('catch-up reads from the watermark; with no watermark it reads everything', () => {
+    expect(planNext(data({ needCatchUp: true }), NOW, t)).toMatchObject({
+      sync: 'catch_up',
+      lastModified: '2026-01-01T00:00:00Z',
+    });
+    expect(planNext(data({ needCatchUp: true, watermark: null }), NOW, t)).toMatchObject({ sync: 'full' });
+  });
+
+  it('manual requests are served first and batched by mode', () => {
+    const d = data({
+      requests: [
+        { id: 'r1', mode: 'full' },
+        { id: 'r2', mode: 'incremental' },
+        { id: 'r3', mode: 'full' },
+      ],
+    });
+    expect(planNext(d, NOW, t)).toMatchObject({ sync: 'full', trigger: 'manual', requestIds: ['r1', 'r3'] });
+  });
+
+  it('after a failure, Cronofy work waits for the retry time unless new tokens arrive', () => {
+    const d = data({
+      retryAt: NOW + 60_000,
+      failingSince: NOW,
+      lastError: { type: 'auth', message: 'x', at: '' },
+      needFull: true,
+    });
+    expect(planNext(d, NOW, t)).toEqual({ kind: 'wait', until: NOW + 60_000 });
+    expect(planNext({ ...d, tokensUpdated: true }, NOW, t)).toMatchObject({ kind: 'sync', sync: 'full' });
+  });
+
+  it('auth failing for the whole retry window disconnects; a transient failure does not', () => {
+    const failing = {
+      failingSince: NOW - 86_400_000,
+      retryAt: NOW,
+      lastError: { type: 'auth', message: 'x', at: '' },
+    };
+    expect(planNext(data(failing), NOW, t)).toEqual({ kind: 'disconnect' });
+    expect(
+      planNext(data({ ...failing, lastError: { type: 'transient', message: 'x', at: '' } }), NOW, t).kind,
+    ).not.toBe('disconnect');
+  });
+
+  it('disconnected waits for tokens, then reconnects', () => {
+    expect(planNext(data({ state: 'disconnected' }), NOW, t)).toEqual({ kind: 'wait', until: null });
+    expect(planNext(data({ state: 'disconnected', tokensUpdated: true }), NOW, t)).toEqual({
+      kind: 'reconnect',
+    });
+  });
+});
+
+describe('sameCalendars', async () => {
+  const { sameCalendars } = await import('../../src/activities/index.js');
+  it('compares as sets; null and empty mean all calendars', () => {
+    expect(sameCalendars(['a', 'b'], ['b', 'a'])).toBe(true);
+    expect(sameCalendars(null, [])).toBe(true);
+    expect(sameCalendars(['a'], ['a', 'b'])).toBe(false);
+    expect(sameCalendars(null, ['a'])).toBe(false);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Scriptable stand-ins for the account workflow's activities, for time-skipping workflow tests.
+ * The workflow's logic (debounce, timers, channel lifecycle, failure handling) is what these tests
+ * exercise; the real activities are covered by integration tests against the simulator and MongoDB.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Activities } from '../../src/activities/index.js';
+import type { SyncInput, SyncResult } from '../../src/workflows/messages.js';
+
+export interface Call<T = unknown> {
+  name: string;
+  input: T;
+  /** Test-server (skipped) time at the call. */
+  at: number;
+  /** What a sync returned (syncEvents only). */
+  result?: SyncResult;
+}
+
+export type SyncBehaviour = (
+  input: SyncInput,
+  call: number,
+) => Promise<Partial<SyncResult> | undefined> | undefined;
+
+export class FakeActivities {
+  calls: Call[] = [];
+  registered = true;
+  openChannels = new Set<string>();
+  private channelSeq = 0;
+  sync: SyncBehaviour = () => undefined;
+  channelCheck: (() => Promise<void> | undefined) | undefined;
+
+  constructor(private readonly env: TestWorkflowEnvironment) {}
+
+  syncs(kind?: SyncInput['kind']): Call<SyncInput>[] {
+    return this.calls.filter(
+      (c) => c.name === 'syncEvents' && (!kind || (c.input as SyncInput).kind === kind),
+    ) as Call<SyncInput>[];
+  }
+
+  named(name: string): Call[] {
+    return this.calls.filter((c) => c.name === name);
+  }
+
+  private async record(name: string, input: unknown): Promise<void> {
+    this.calls.push({ name, input, at: await this.env.currentTimeMs() });
+  }
+
+  activities(): Activities {
+    return {
+      loadAccount: async (input) => {
+        await this.record('loadAccount', input);
+        return this.registered
+          ? { registered: true, dataCenter: 'us', calendarIds: null, channelId: null }
+          : { registered: false };
+      },
+      syncEvents: async (input) => {
+        await this.record('syncEvents', input);
+        const n = this.syncs().length;
+        const over = (await this.sync(input, n)) ?? {};
+        const now = new Date(await this.env.currentTimeMs());
+        const call = this.calls.filter((c) => c.name === 'syncEvents').at(-1) as Call;
+        call.result = {
+          kind: input.kind,
+          pages: 1,
+          upserted: 0,
+          deleted: 0,
+          unchanged: 0,
+          startedAt: now.toISOString(),
+          finishedAt: now.toISOString(),
+          watermark: new Date(now.getTime() - 60_000).toISOString().replace('.000Z', 'Z'),
+          ...over,
+        };
+        return call.result;
+      },
+      ensureChannel: async (input) => {
+        await this.record('ensureChannel', input);
+        if (input.currentChannelId && this.openChannels.has(input.currentChannelId)) {
+          return { channelId: input.currentChannelId, created: false };
+        }
+        const id = `chn_${++this.channelSeq}`;
+        this.openChannels.add(id);
+        return { channelId: id, created: true };
+      },
+      checkChannel: async (input) => {
+        await this.record('checkChannel', input);
+        await this.channelCheck?.();
+        return { open: this.openChannels.has(input.channelId) };
+      },
+      closeChannel: async (input) => {
+        await this.record('closeChannel', input);
+        this.openChannels.delete(input.channelId);
+      },
+      recordChannel: async (input) => {
+        await this.record('recordChannel', input);
+      },
+      recordAccountState: async (input) => {
+        await this.record('recordAccountState', input);
+      },
+      finishDeregistration: async (input) => {
+        await this.record('finishDeregistration', input);
+      },
+    };
+  }
+}
+
+export const authRevoked = () =>
+  ApplicationFailure.create({
+    type: 'CronofyAuthRevokedError',
+    message: 'refresh token refused (invalid_grant)',
+    nonRetryable: true,
+  });
+export const serverError = () =>
+  ApplicationFailure.create({
+    type: 'CronofyServerError',
+    message: 'Cronofy answered 503',
+    nonRetryable: false,
+  });

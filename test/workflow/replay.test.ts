@@ -1,0 +1,28 @@
+/**
+ * Determinism guard: replays recorded histories of the account workflow against today's code.
+ * A change to workflow logic that is not gated with `patched()` fails here, in CI, instead of
+ * breaking running workflows after a deploy. Fixtures come from the time-skipping tests:
+ *   RECORD_HISTORIES=1 npx vitest run test/workflow/account-sync.test.ts
+ * Record new fixtures only together with a deliberate, patched change.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { workflowBundle } from '../support/stack.js';
+
+const dir = join(import.meta.dirname, 'histories');
+const files = readdirSync(dir).filter((f) => f.endsWith('.pb'));
+
+describe('workflow replay', () => {
+  it('has recorded histories to replay', () => {
+    expect(files.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(files)('replays %s deterministically', async (file) => {
+    const history = temporal.api.history.v1.History.decode(readFileSync(join(dir, file)));
+    expect(history.events?.length ?? 0).toBeGreaterThan(10);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${file}`);
+  });
+});
