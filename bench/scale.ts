@@ -1,7 +1,7 @@
 /**
  * Scale: 10,000 registered accounts on one worker. Real stack (bench/lib/stack.ts), the worker in
- * its own process exactly as `npm run start:worker` builds it (production `startWorker`, the SDK's
- * default workflow cache). Measures:
+ * its own process exactly as `npm run start:worker` builds it (production `startWorker`, workflow
+ * cache of `BENCH_SCALE_CACHE`, default 1,000, via WORKER_MAX_CACHED_WORKFLOWS). Measures:
  * - registration rate: `POST /accounts` for every account, 16 in flight (`BENCH_SCALE_DIRECT=1`:
  *   what it does without HTTP, the account documents written in batches of 250, then each
  *   workflow started). The workflow then creates the channel (List + Create Channel; the
@@ -36,6 +36,11 @@ const num = (name: string, fallback: number) => {
 
 const GOAL_RSS = 1.5 * GiB;
 
+/** The SDK's default `maxCachedWorkflows` for a heap limit (its worker options docs). */
+function sdkDefaultCache(heapLimit: number): string {
+  return fmt(Math.max(10, Math.floor(((heapLimit / MiB - 200) * 600) / 1024)), 0);
+}
+
 interface Sample {
   t: number;
   registered: number;
@@ -60,6 +65,9 @@ export const scaleBench: BenchModule = {
     // The run must fit in ~20 minutes on 2 cores: registration stops at this budget, and the
     // figures are for the accounts registered by then.
     const registerBudgetMs = num('BENCH_SCALE_REGISTER_SECONDS', 540) * 1000;
+    // The worker's workflow cache (WORKER_MAX_CACHED_WORKFLOWS); 0 here = the SDK's default, which
+    // sizes it from the heap limit (~2,300 on this machine's 4 GiB heap).
+    const cacheSize = num('BENCH_SCALE_CACHE', 1_000);
     const stack = await startBenchStack({
       log: ctx.log,
       sim: { rateLimit: false },
@@ -67,6 +75,7 @@ export const scaleBench: BenchModule = {
         CRONOFY_RATE_LIMIT_PER_SECOND: '100000',
         CRONOFY_RATE_LIMIT_PER_MINUTE: '6000000',
         FULL_SYNC_INTERVAL: `${intervalMin}m`,
+        ...(cacheSize > 0 ? { WORKER_MAX_CACHED_WORKFLOWS: String(cacheSize) } : {}),
       },
     });
     const load = loadSampler();
@@ -302,8 +311,11 @@ export const scaleBench: BenchModule = {
         `Command: \`${ctx.command}\`, run ${ctx.date} on ${ctx.machine}; ${loadNote} (the machine was shared).`,
         '',
         `Stack: Cronofy simulator (budget off), API and worker in their own processes (production \`startApi\`/\`startWorker\`; ` +
-          `the SDK's default workflow cache: \`maxCachedWorkflows\` = ` +
-          `(heap limit ${fmtBytes(heapLimit)} − 200 MiB) × 600/1024 ≈ ${fmt(Math.max(10, Math.floor(((heapLimit / MiB - 200) * 600) / 1024)), 0)}, reused V8 context), ` +
+          (cacheSize > 0
+            ? `workflow cache \`WORKER_MAX_CACHED_WORKFLOWS=${cacheSize}\` (the SDK's default here would be ` +
+              `(heap limit ${fmtBytes(heapLimit)} − 200 MiB) × 600/1024 ≈ ${sdkDefaultCache(heapLimit)}), reused V8 context), `
+            : `the SDK's default workflow cache: \`maxCachedWorkflows\` = ` +
+              `(heap limit ${fmtBytes(heapLimit)} − 200 MiB) × 600/1024 ≈ ${sdkDefaultCache(heapLimit)}, reused V8 context), `) +
           `Temporal dev server (in memory), ${stack.mongoServer.kind}; service budget raised to 100,000/s and 6,000,000/min, the ` +
           `simulator's off; FULL_SYNC_INTERVAL ${intervalMin} min, other timings default. ` +
           (viaApi
@@ -322,10 +334,11 @@ export const scaleBench: BenchModule = {
           'Memory is bounded by the workflow cache, not by the number of accounts: a workflow evicted from the cache costs nothing ' +
           'on the worker until its next task, which replays its (short) history. ' +
           `The worker started at ${fmtBytes(samples[0]?.rss ?? 0)} and grew by ${fmt(perCachedMiB, 2)} MiB per cached workflow ` +
-          `(${fmtBytes(peakRss - (samples[0]?.rss ?? 0))} for ${maxCached}); with the default cache full, more accounts add ` +
+          `(${fmtBytes(peakRss - (samples[0]?.rss ?? 0))} for ${maxCached}); once the cache is full, more accounts add ` +
           `no cached workflows, so ${n.toLocaleString('en-US')} accounts would stay near ${fmtBytes(peakRss)}` +
-          `${total < n ? ' (a projection: this run did not register them all)' : ''}. A smaller \`maxCachedWorkflows\` ` +
-          'lowers the plateau at the cost of replays (startWorker does not expose it yet).',
+          `${total < n ? ' (a projection: this run did not register them all)' : ''}. \`WORKER_MAX_CACHED_WORKFLOWS\` sets the ` +
+          'plateau: a smaller cache costs replays of short histories when evicted workflows wake ' +
+          `(this run: ${cacheSize > 0 ? cacheSize : 'the SDK default'}; \`BENCH_SCALE_CACHE=0\` runs with the SDK's default).`,
         '',
         busy > 0
           ? `What held the run back: FerretDB. ${failedActivities} activity attempts failed with SQLite's "database is locked" ` +
@@ -354,7 +367,8 @@ export const scaleBench: BenchModule = {
         `![timer lag histogram](${lagHist})`,
         '',
         'Knobs: `BENCH_SCALE_ACCOUNTS`, `BENCH_SCALE_CONCURRENCY`, `BENCH_SCALE_FULL_SYNC_MINUTES`, `BENCH_SCALE_OBSERVE_SECONDS`, ' +
-          '`BENCH_SCALE_REGISTER_SECONDS`, `BENCH_SCALE_INIT_SECONDS`, `BENCH_SCALE_DIRECT`, `BENCH_SCALE_BATCH`.',
+          '`BENCH_SCALE_REGISTER_SECONDS`, `BENCH_SCALE_INIT_SECONDS`, `BENCH_SCALE_DIRECT`, `BENCH_SCALE_BATCH`, ' +
+          '`BENCH_SCALE_CACHE` (worker workflow cache; 0 = SDK default).',
       ];
       return {
         markdown: lines.join('\n'),
