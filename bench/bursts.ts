@@ -11,6 +11,7 @@
  * `sync_runs`. Goal: 1 sync per burst.
  */
 import http from 'node:http';
+import { loadConfig } from '../src/config.js';
 import type { SyncRunDoc } from '../src/store/db.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
 import { sleep, startBenchStack, waitFor } from './lib/stack.js';
@@ -50,6 +51,8 @@ export const burstsBench: BenchModule = {
     const inFlight = num('BENCH_BURST_CONCURRENCY', 50);
     const quietMs = 2_000;
     const stack = await startBenchStack({ log: ctx.log });
+    // The services see process.env under the stack's own variables (bench/lib/service-process.ts).
+    const signalTimeoutMs = loadConfig({ ...process.env, ...stack.env }).http.signalTimeoutMs;
     const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
     const load = loadSampler();
     try {
@@ -196,7 +199,7 @@ export const burstsBench: BenchModule = {
           ? [
               `Refused pushes: ${results.reduce((s, r) => s + r.rejected, 0)} of ${bursts * size} first answers were not \`202\` ` +
                 `(${[...new Set(results.flatMap((r) => (r.refusals ? [r.refusals] : [])))].join('; ')}): the receiver answers \`503\` when ` +
-                'signal-with-start does not complete within SIGNAL_TIMEOUT (800 ms) on this loaded machine. The bench retries them at once, so ' +
+                `signal-with-start does not complete within SIGNAL_TIMEOUT (${signalTimeoutMs} ms) on this loaded machine. The bench retries them at once, so ` +
                 'they still fall inside the burst; Cronofy retries a failed delivery only after a delay (unknown; the simulator uses 30 s), ' +
                 'and each such late retry would cost one more incremental sync for its burst.',
               '',

@@ -92,6 +92,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', req.id);
   });
 
+  // Graceful shutdown. close() closes the keep-alive connections that are idle when it starts;
+  // a connection whose request is still in flight would otherwise stay open after its answer
+  // until the keep-alive timeout, and close() would wait for it. Answers sent while closing say
+  // `Connection: close`, so Node ends each such connection as soon as its request is answered.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.setErrorHandler((e, req, reply) => {
     const err = e as Error & { code?: string; statusCode?: number; validation?: unknown };
     const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;

@@ -63,6 +63,10 @@ export interface ReadEventsParams {
   onlyManaged?: boolean;
   calendarIds?: string[];
   localizedTimes?: boolean;
+  /** Adds `location.lat`/`long`; Cronofy answers 402 when the application's plan lacks it. */
+  includeGeo?: boolean;
+  /** Adds Google's own event ids (`google_event_id`) to events from Google calendars. */
+  googleEventIds?: boolean;
 }
 
 export interface ChannelFilters {

@@ -37,6 +37,8 @@ export function readEventsQuery(params: ReadEventsParams): URLSearchParams {
     ['include_managed', params.includeManaged],
     ['only_managed', params.onlyManaged],
     ['localized_times', params.localizedTimes],
+    ['include_geo', params.includeGeo],
+    ['google_event_ids', params.googleEventIds],
   ];
   for (const [key, value] of flags) if (value !== undefined) q.set(key, value ? 'true' : 'false');
   for (const id of params.calendarIds ?? []) q.append('calendar_ids[]', id);

@@ -332,6 +332,15 @@ describe('error mapping', () => {
     sim.injectFault({ path: '/v1/channels', status: 402, body: { error: 'plan' }, times: 1 });
     const e402 = await rejection(client.listChannels(auth));
     expect((e402 as CronofyClientError).status).toBe(402);
+
+    // A real 402 from the simulator (no injected fault): include_geo needs a plan with geolocation.
+    const geo = await rejection(collect(client.readEventsPages(auth, { includeGeo: true })));
+    expect(geo).toBeInstanceOf(CronofyClientError);
+    expect((geo as CronofyClientError).status).toBe(402);
+    expect((geo as CronofyClientError).retryable).toBe(false);
+    expect((geo as CronofyClientError).body).toMatchObject({
+      errors: { include_geo: [{ key: 'errors.plan' }] },
+    });
   });
 
   it('422 → CronofyClientError carrying Cronofy’s errors body', async () => {

@@ -127,6 +127,18 @@ describe('readEventsQuery and time formats', () => {
         '&include_deleted=true&only_managed=false&calendar_ids%5B%5D=cal_1&calendar_ids%5B%5D=cal_2',
     );
     expect(readEventsQuery({ tzid: 'Europe/London' }).toString()).toBe('tzid=Europe%2FLondon');
+    expect(
+      readEventsQuery({
+        includeMoved: true,
+        includeManaged: true,
+        localizedTimes: true,
+        includeGeo: true,
+        googleEventIds: false,
+      }).toString(),
+    ).toBe(
+      'tzid=Etc%2FUTC&include_moved=true&include_managed=true&localized_times=true&include_geo=true' +
+        '&google_event_ids=false',
+    );
   });
 
   it('refuses malformed dates and times (a caller bug)', () => {

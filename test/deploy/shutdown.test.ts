@@ -120,6 +120,104 @@ describe('graceful shutdown', () => {
   }, 150_000);
 });
 
+/** Sums the samples of `name` in a Prometheus text body whose labels contain every `labels` pair. */
+function sample(body: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  let found = false;
+  for (const line of body.split('\n')) {
+    const m = line.match(/^([a-z_:]+)(\{[^}]*\})? ([0-9.e+-]+|NaN)$/i);
+    if (!m || m[1] !== name) continue;
+    if (!Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) continue;
+    found = true;
+    sum += Number(m[3]);
+  }
+  return found ? sum : Number.NaN;
+}
+
+describe('api and worker as separate processes (docker-compose roles)', () => {
+  it('the worker serves its own metrics on METRICS_PORT and the SDK’s on TEMPORAL_METRICS_PORT', async () => {
+    const db = uniqueName('db-roles');
+    const { env, url } = await serviceEnv(db);
+    const metricsPort = await freePort();
+    const sdkMetricsPort = await freePort();
+    const api = launch(tsxBin, ['src/main.ts', 'api'], env);
+    const worker = launch(tsxBin, ['src/main.ts', 'worker'], {
+      ...env,
+      METRICS_PORT: String(metricsPort),
+      TEMPORAL_METRICS_PORT: String(sdkMetricsPort),
+    });
+    await worker.waitFor(/"msg":"worker metrics served"/, 90_000);
+    await eventually(async () => (await fetch(`${url}/readyz`)).ok, 60_000, 'api /readyz');
+    const workerMetrics = async () => {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+
+    const accountId = uniqueName('acc');
+    await register(url, accountId);
+    await eventually(async () => sim.channels(accountId).length === 1, 30_000, 'channel');
+    await eventually(
+      () => mongo.db(db).collection('sync_runs').findOne({ accountId, kind: 'full', outcome: 'succeeded' }),
+      30_000,
+      'initial full sync',
+    );
+    // A change in "Cronofy": the simulator pushes it to the API, the worker syncs it.
+    const startsAt = new Date(Date.now() + 86_400_000);
+    const event = sim.upsertEvent(accountId, {
+      calendar_id: 'cal_1',
+      summary: 'metrics',
+      start: startsAt,
+      end: new Date(startsAt.getTime() + 3_600_000),
+    });
+    await eventually(
+      () => mongo.db(db).collection('events').findOne({ accountId, eventUid: event.event_uid }),
+      30_000,
+      'event in MongoDB',
+    );
+    const body = await eventually(
+      async () => {
+        const b = await workerMetrics();
+        // Counters appear once their first sample is recorded (NaN until then).
+        return sample(b, 'cronofy_notification_freshness_seconds_count') >= 1 &&
+          sample(b, 'cronofy_syncs_total', { kind: 'incremental', outcome: 'succeeded' }) >= 1
+          ? b
+          : null;
+      },
+      20_000,
+      'incremental sync and freshness observed',
+    );
+    expect(
+      sample(body, 'cronofy_syncs_total', { kind: 'full', outcome: 'succeeded' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(body, 'cronofy_syncs_total', { kind: 'incremental', outcome: 'succeeded' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sample(body, 'cronofy_events_written_total', { op: 'upserted' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(body, 'cronofy_api_calls_total', { path: '/v1/events', status: '200' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(sample(body, 'cronofy_api_calls_total', { path: '/v1/channels' })).toBeGreaterThanOrEqual(1);
+    expect(sample(body, 'cronofy_sync_duration_seconds_count', { kind: 'full' })).toBeGreaterThanOrEqual(1);
+    // Receiver metrics live in the API process, not the worker's.
+    expect(Number.isNaN(sample(body, 'cronofy_notifications_total'))).toBe(true);
+    const apiMetrics = await (await fetch(`${url}/metrics`)).text();
+    expect(
+      sample(apiMetrics, 'cronofy_notifications_total', { status: '202', type: 'change' }),
+    ).toBeGreaterThanOrEqual(1);
+    // The Temporal SDK's own metrics (Core's Prometheus exporter) from the worker.
+    const sdk = await (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text();
+    expect(sdk).toMatch(/^temporal_[a-z_]+/m);
+    expect(sdk).toContain('temporal_workflow_task_execution_latency');
+
+    api.proc.kill('SIGTERM');
+    worker.proc.kill('SIGTERM');
+    expect(await api.exitWithin(35_000)).toEqual({ code: 0, signal: null });
+    expect(await worker.exitWithin(35_000)).toEqual({ code: 0, signal: null });
+    await mongo.db(db).dropDatabase();
+  }, 240_000);
+});
+
 describe('the compiled image entry point', () => {
   const outDir = path.join(repoRoot, 'test-artifacts', uniqueName('dist'));
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));

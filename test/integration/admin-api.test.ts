@@ -4,6 +4,7 @@
  * document, and an account's whole lifecycle through a real port.
  */
 import { Client, Connection } from '@temporalio/client';
+import { defineSearchAttributeKey } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/servers.js';
@@ -119,6 +120,38 @@ async function ownAdminApp(opts: {
 }
 
 /** The account workflow's history with every payload decoded, as one searchable text. */
+const CronofySyncState = defineSearchAttributeKey('CronofySyncState', 'KEYWORD');
+
+/**
+ * What an operator finds in the Web UI: the workflow's `CronofySyncState` search attribute, and
+ * whether a visibility query for that state lists it (visibility lags a little: polled).
+ */
+async function expectListedAs(accountId: string, state: string): Promise<void> {
+  const connection = await Connection.connect({ address: stack.config.temporal.address });
+  try {
+    const client = new Client({ connection, namespace: stack.config.temporal.namespace });
+    const handle = client.workflow.getHandle(`cronofy-account:${accountId}`);
+    await eventually(
+      async () => (await handle.describe()).typedSearchAttributes.get(CronofySyncState) === state,
+      10_000,
+      `CronofySyncState = ${state}`,
+    );
+    await eventually(
+      async () => {
+        for await (const wf of client.workflow.list({
+          query: `CronofySyncState = '${state}' AND WorkflowId = 'cronofy-account:${accountId}'`,
+        }))
+          return wf.workflowId === `cronofy-account:${accountId}`;
+        return false;
+      },
+      10_000,
+      `listed by CronofySyncState = '${state}'`,
+    );
+  } finally {
+    await connection.close();
+  }
+}
+
 async function workflowHistoryText(accountId: string): Promise<string> {
   const connection = await Connection.connect({ address: stack.config.temporal.address });
   try {
@@ -529,6 +562,7 @@ describe('an account from registration to purge, through a real port', () => {
       10_000,
       'degraded',
     );
+    await expectListedAs(id, 'degraded');
 
     // They re-authorize: new tokens stored (encrypted with the current key), the account recovers.
     const cronofy = new CronofyClient({
@@ -558,6 +592,7 @@ describe('an account from registration to purge, through a real port', () => {
       10_000,
       'active again',
     );
+    await expectListedAs(id, 'active');
 
     // No token ever went through Temporal: not in inputs, signals, updates, activity results.
     const history = await workflowHistoryText(id);
@@ -574,6 +609,7 @@ describe('an account from registration to purge, through a real port', () => {
     });
     expect(await stack.api.workflows.result(id)).toMatchObject({ reason: 'deregistered', state: 'closed' });
     expect(sim.channels(id)).toHaveLength(0);
+    await expectListedAs(id, 'closed');
     expect(await accountsColl().findOne({ _id: id })).toMatchObject({
       state: 'closed',
       deregisteredAt: expect.any(Date),
@@ -661,5 +697,40 @@ describe('an account from registration to purge, through a real port', () => {
     expect(await db.collection('events').countDocuments({ accountId: id })).toBe(0);
     expect(await accountsColl().countDocuments({ _id: id })).toBe(0);
     expect((await stack.admin('GET', `/accounts/${id}`)).status).toBe(404);
+  });
+
+  it('a registered account whose workflow is not running: 409 workflow_not_running; status from the store', async () => {
+    const { sim } = stack;
+    const acc = sim.createAccount({ calendarIds: ['cal_work'] });
+    const id = acc.accountId;
+    const reg = { accountId: id, accessToken: acc.accessToken, refreshToken: acc.refreshToken };
+    expect((await stack.admin('POST', '/accounts', reg)).status).toBe(201);
+    await eventually(async () => sim.channels(id).length === 1, 20_000, 'channel');
+    // An operator terminated the workflow in the Web UI (or it failed): the account document stays.
+    const connection = await Connection.connect({ address: stack.config.temporal.address });
+    try {
+      const client = new Client({ connection, namespace: stack.config.temporal.namespace });
+      await client.workflow.getHandle(`cronofy-account:${id}`).terminate('test: operator terminated it');
+    } finally {
+      await connection.close();
+    }
+    for (const path of [`/accounts/${id}/sync`, `/accounts/${id}/sync?wait=true`]) {
+      const res = await stack.admin('POST', path, { mode: 'full' });
+      expect(res.status, path).toBe(409);
+      expect(res.body, path).toMatchObject({
+        error: 'workflow_not_running',
+        message: expect.stringContaining('PUT new tokens or register again'),
+      });
+    }
+    expect(await stack.admin('GET', `/accounts/${id}`)).toMatchObject({
+      status: 200,
+      body: { accountId: id, workflowRunning: false, source: 'store' },
+    });
+    // Registering again restarts it, as the message says.
+    expect((await stack.admin('POST', '/accounts', reg)).status).toBe(200);
+    expect(await stack.admin('POST', `/accounts/${id}/sync`, { mode: 'incremental' })).toMatchObject({
+      status: 202,
+      body: { status: 'queued' },
+    });
   });
 });
