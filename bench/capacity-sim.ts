@@ -152,18 +152,6 @@ export const capacityBench: BenchModule = {
       );
     }
 
-    const bucketOnly = typical
-      ? simulateWeek(
-          withAccounts(
-            {
-              workload: PRESETS.typical!,
-              budget: DEFAULT_BUDGET,
-              options: { refresh: 'proactive', cronofyWindow: false },
-            },
-            typical.accounts,
-          ),
-        )
-      : undefined;
     const resultRows = results.map(({ s, accounts, r, why, runs, ms }) => {
       const perWeek = r.calls.total / Math.max(1, r.accounts);
       return (
@@ -188,8 +176,8 @@ export const capacityBench: BenchModule = {
         '`nextFullSyncAt`/`nextWindowEdgeAt` (per-account jitter), change episodes as a Poisson process with 2.5× the mean rate in ' +
         'weekday working hours (08–18 UTC, every account in one time zone: the worst case), the debounce (2 s quiet, 15 s cap), ' +
         'channel checks when due, a token refresh before a call when the token has expired (the service refreshes first since it stores the expiry); calls served by the real `RateLimiter` ' +
-        `(urgent = notification syncs, background = periodic syncs and checks, 20 % of each bucket reserved for urgent) and, as ` +
-        'Cronofy counts, at most 500 in any sliding minute and 50 in any sliding second (background keeping the same 20 % free). ' +
+        '(at most 500 calls in any sliding minute and 50 in any sliding second, as Cronofy counts them; urgent = notification ' +
+        'syncs, background = periodic syncs and checks, 20 % of each window reserved for urgent). ' +
         `The limit: the largest account count with urgent p99 queueing delay ≤ ${thresholdMs / 1000} s (the freshness budget beyond the ` +
         'debounce, minus the sync itself) and nothing left queued at the end of the week.',
       '',
@@ -197,14 +185,6 @@ export const capacityBench: BenchModule = {
       '|---|---|---|---|---|---|---|---|---|---|---|',
       ...resultRows,
       '',
-      ...(bucketOnly
-        ? [
-            `The simulated limiter holds Cronofy's sliding minute as well as the service's token buckets, so "peak served/min" never ` +
-              `exceeds the budget. The buckets alone (what the service runs today: 500 tokens refilled at 500/min) would have served ` +
-              `**${bucketOnly.served.peakPerMinute.toLocaleString('en-US')} calls in the busiest minute** of the same week at the typical ` +
-              'limit: Cronofy answers the excess with 429, and the activity retries with backoff (1, 2, 4 … s).',
-          ]
-        : []),
       ...(plot ? ['', `![a week at the typical limit](${plot})`] : []),
       '',
       'Knobs: `BENCH_CAPACITY_THRESHOLD_MS`, `BENCH_CAPACITY_SCENARIOS` (comma-separated name prefixes).',

@@ -5,7 +5,7 @@
  * at 50 notifications/s.
  *
  * Phases, each after a fresh worker and a quiet minute (so the simulator's sliding window
- * and the service's token buckets start alike), the simulator's budget always equal to the
+ * and the service's limiter start alike), the simulator's budget always equal to the
  * service's (CRONOFY_RATE_LIMIT_PER_SECOND/MINUTE):
  * - `fit`: 5 notifications/s on Cronofy's default budget (50/s, 500/min): demand within budget;
  * - `target`: 50 notifications/s on the default budget: the goal's load;
@@ -97,7 +97,7 @@ async function runPhase(
   );
   stack.simOptions.rateLimit = { ...spec.budget };
   await stack.restartWorker(budgetEnv);
-  ctx.log('freshness:   a quiet minute (sliding window and buckets start alike)');
+  ctx.log("freshness:   a quiet minute (the simulator's and the service's windows start alike)");
   await sleep(61_000);
   const reqIndex = stack.sim.requests.length;
   const delivIndex = stack.sim.deliveries.length;
@@ -346,12 +346,10 @@ export const freshnessBench: BenchModule = {
             `~${fmt(demandPerMin)} syncs/min over the ${seconds} s of load and its drain).`,
           '',
           target.rateLimited > 0
-            ? `The simulator refused ${target.rateLimited} requests with 429: the service's limiter is a token bucket (500 tokens, ` +
-                'refilled at 500/min), which lets through up to 500 + 500 requests in a minute after an idle spell, while Cronofy ' +
-                "(and the simulator) count a sliding minute. So the binding constraint is Cronofy's own limit, and the service " +
-                'pays for the overshoot with 429s and activity retries (1 s, 2 s, 4 s … backoff; Cronofy sends no Retry-After). ' +
-                'A limiter that counts the same sliding minute (or a bucket of 500 with a floor of what was spent in the last ' +
-                '60 s) would keep it at exactly the budget.'
+            ? `The simulator refused ${target.rateLimited} requests with 429 although the service's limiter counts the same ` +
+                'sliding second and minute as the simulator: the two clocks start a call at slightly different moments (the ' +
+                'limiter when the call is admitted, the simulator when the request arrives), so a call admitted at the edge of ' +
+                'the window can arrive just inside the previous one. Each 429 is retried by the activity with backoff.'
             : target.okPerMinutePeak >= 0.9 * DEFAULT_BUDGET.perMinute
               ? `The simulator refused no request: the service's own limiter (one per worker, same budget) is the binding constraint; it ` +
                 `held the calls to the budget (peak ${target.okPerMinutePeak} successful requests in a sliding minute).`

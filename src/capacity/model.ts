@@ -9,7 +9,7 @@
  *   working-hours profile, debounce coalescing, channel checks after 24 h without a sign of life,
  *   and the 401 + refresh round trip of an expired access token, served by the real `RateLimiter`
  *   (urgent = notification syncs, background = periodic syncs and channel checks, which leave
- *   `reserveFraction` of the buckets to urgent work). Reports demand, queueing delay and backlog.
+ *   `reserveFraction` of each window to urgent work). Reports demand, queueing delay and backlog.
  */
 import { RateLimiter } from '../lib/rate-limiter.js';
 import { nextFullSyncAt, nextWindowEdgeAt } from '../workflows/schedule.js';
@@ -46,7 +46,7 @@ export interface Workload {
 export interface Budget {
   perSecond: number;
   perMinute: number;
-  /** Share of each bucket background calls leave for urgent ones (RateLimiter default 0.2). */
+  /** Share of each window background calls leave for urgent ones (RateLimiter default 0.2). */
   reserveFraction: number;
 }
 
@@ -68,14 +68,6 @@ export interface ModelOptions {
    * (refresh not counted against the budget).
    */
   refresh: 'on-401' | 'proactive' | 'free';
-  /**
-   * Also hold every call to Cronofy's own accounting: at most `perMinute` in any sliding minute and
-   * `perSecond` in any sliding second (default true). The service's token bucket alone lets up to
-   * twice `perMinute` through in a minute after a quiet spell; Cronofy answers the excess with 429.
-   * With this on, the model is a limiter that never draws a 429; `served.overshoot` counts the
-   * calls the bucket alone would have sent beyond the window.
-   */
-  cronofyWindow?: boolean;
 }
 
 export const DEFAULT_BUDGET: Budget = { perSecond: 50, perMinute: 500, reserveFraction: 0.2 };
@@ -159,7 +151,7 @@ export function weeklyDemand(
   };
 }
 
-/** Sustained requests per week the budget allows (the per-minute bucket binds at Cronofy's default). */
+/** Sustained requests per week the budget allows (the per-minute window binds at Cronofy's default). */
 export function weeklyBudget(b: Budget): number {
   return Math.min(b.perSecond * 60, b.perMinute) * (WEEK / MINUTE);
 }
@@ -228,8 +220,11 @@ export interface SimulationResult {
   /** Incremental syncs after debounce (episodes closer than the debounce merge). */
   syncs: number;
   demand: { meanPerSecond: number; peakPerMinute: number; peakPerSecond: number };
-  /** `overshoot`: steps in which the bucket allowed a call the sliding window refused (429s today). */
-  served: { peakPerMinute: number; total: number; overshoot: number };
+  /**
+   * `peakPerMinute`: most calls served in a calendar minute; `peakSlidingMinute`/`peakSlidingSecond`:
+   * the most in any sliding minute/second, as Cronofy counts them (the limiter keeps them in budget).
+   */
+  served: { peakPerMinute: number; total: number; peakSlidingMinute: number; peakSlidingSecond: number };
   /** Queueing delay before each call may start, ms. */
   urgentDelay: DelayStats;
   backgroundDelay: DelayStats;
@@ -448,22 +443,18 @@ export function simulateWeek(input: SimulationInput): SimulationResult {
   };
   const stepsPerMinute = MINUTE / stepMs;
   const stepsPerSecond = Math.max(1, Math.round(1000 / stepMs));
-  const windowed = o.cronofyWindow !== false;
-  // Calls served per step over the last minute (ring), and the sliding sums Cronofy would count.
+  // Calls served per step over the last minute (ring), and the sliding sums Cronofy counts: a
+  // check on the limiter, which alone decides what is served.
   const ring = new Uint32Array(Math.max(stepsPerMinute, stepsPerSecond) + 1);
   let minuteSum = 0;
   let secondSum = 0;
-  let overshoot = 0;
+  let peakSlidingMinute = 0;
+  let peakSlidingSecond = 0;
   let servedTotal = 0;
-  // Background calls leave the same reserve of the window as of the buckets.
-  const share = { urgent: 1, background: 1 - input.budget.reserveFraction };
-  const windowOpen = (p: 'urgent' | 'background') =>
-    !windowed ||
-    (minuteSum < input.budget.perMinute * share[p] && secondSum < input.budget.perSecond * share[p]);
   const served = (s: number, m: number) => {
     ring[s % ring.length]! += 1;
-    minuteSum++;
-    secondSum++;
+    peakSlidingMinute = Math.max(peakSlidingMinute, ++minuteSum);
+    peakSlidingSecond = Math.max(peakSlidingSecond, ++secondSum);
     perMinute.served[m]! += 1;
     servedTotal++;
   };
@@ -488,15 +479,14 @@ export function simulateWeek(input: SimulationInput): SimulationResult {
       peakPerSecond = Math.max(peakPerSecond, secondDemand);
       secondDemand = 0;
     }
-    while (urgentQ.size > 0 && windowOpen('urgent') && limiter.tryTake('urgent')) {
+    while (urgentQ.size > 0 && limiter.tryTake('urgent')) {
       urgentHist.add(s - urgentQ.take(), 1);
       served(s, m);
     }
-    while (backgroundQ.size > 0 && windowOpen('background') && limiter.tryTake('background')) {
+    while (backgroundQ.size > 0 && limiter.tryTake('background')) {
       backgroundHist.add(s - backgroundQ.take(), 1);
       served(s, m);
     }
-    if (urgentQ.size > 0 && !windowOpen('urgent') && limiter.delayFor('urgent') === 0) overshoot++;
   }
   // Whatever is still queued waited at least until the end of the week.
   const backlogAtEnd = { urgent: urgentQ.size, background: backgroundQ.size };
@@ -516,7 +506,7 @@ export function simulateWeek(input: SimulationInput): SimulationResult {
     episodes,
     syncs,
     demand: { meanPerSecond: calls.total / (WEEK / 1000), peakPerMinute, peakPerSecond },
-    served: { peakPerMinute: peakServed, total: servedTotal, overshoot },
+    served: { peakPerMinute: peakServed, total: servedTotal, peakSlidingMinute, peakSlidingSecond },
     urgentDelay: urgentHist.stats(),
     backgroundDelay: backgroundHist.stats(),
     backlogAtEnd,

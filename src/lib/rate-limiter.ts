@@ -1,8 +1,13 @@
 /**
- * Two-level token bucket for Cronofy calls (per second and per minute, Cronofy's default budget is
- * 50/s and 500/min per application). `urgent` callers (notification-driven syncs) may use the whole
- * bucket; `background` callers (periodic syncs, channel checks) leave `reserveFraction` of it for
- * urgent work, so a weekly full sync of many accounts never delays a change notification.
+ * Rate limiter for Cronofy calls: at most `perSecond` calls in any sliding second and `perMinute`
+ * in any sliding minute (Cronofy's default budget is 50/s and 500/min per application). Sliding
+ * windows, not token buckets: Cronofy counts the requests of the last minute, and a bucket of 500
+ * refilled at 500/min lets up to 1,000 through in a minute after a quiet spell — each one over
+ * the budget comes back as a 429.
+ *
+ * `urgent` callers (notification-driven syncs) may use the whole window; `background` callers
+ * (periodic syncs, channel checks) leave `reserveFraction` of it for urgent work, so a weekly full
+ * sync of many accounts never delays a change notification.
  *
  * The clock and the sleep are injected: the decisions are pure and unit-tested without waiting.
  */
@@ -16,20 +21,43 @@ export interface RateLimiterOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-interface Bucket {
-  capacity: number;
-  tokens: number;
-  refillPerMs: number;
-  updatedAt: number;
-}
+/** The start times of the calls of the last `ms` milliseconds, oldest first. */
+class Window {
+  private times: number[] = [];
+  private head = 0;
 
-function refill(b: Bucket, now: number): void {
-  b.tokens = Math.min(b.capacity, b.tokens + (now - b.updatedAt) * b.refillPerMs);
-  b.updatedAt = now;
+  constructor(
+    readonly ms: number,
+    readonly limit: number,
+  ) {}
+
+  /** Drops the calls that left the window; returns how many remain. */
+  count(now: number): number {
+    while (this.head < this.times.length && this.times[this.head]! <= now - this.ms) this.head++;
+    // Compact now and then so the array stays about `limit` long.
+    if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return this.times.length - this.head;
+  }
+
+  /** Milliseconds until fewer than `allowed` calls are in the window (0 = now). */
+  delay(now: number, allowed: number): number {
+    const n = this.count(now);
+    if (n < allowed) return 0;
+    if (allowed <= 0) return this.ms;
+    // Once the (n - allowed + 1) oldest calls have left, allowed - 1 remain.
+    return this.times[this.head + n - allowed]! + this.ms - now;
+  }
+
+  record(now: number): void {
+    this.times.push(now);
+  }
 }
 
 export class RateLimiter {
-  private readonly buckets: Bucket[];
+  private readonly windows: Window[];
   private readonly reserve: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -40,34 +68,26 @@ export class RateLimiter {
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.reserve = opts.reserveFraction ?? 0.2;
-    const t = this.now();
-    this.buckets = [
-      { capacity: opts.perSecond, tokens: opts.perSecond, refillPerMs: opts.perSecond / 1000, updatedAt: t },
-      {
-        capacity: opts.perMinute,
-        tokens: opts.perMinute,
-        refillPerMs: opts.perMinute / 60_000,
-        updatedAt: t,
-      },
-    ];
+    this.windows = [new Window(1_000, opts.perSecond), new Window(60_000, opts.perMinute)];
   }
 
-  /** How long a caller of this priority must wait before a call may start (0 = now). Pure. */
+  /** Calls of this priority a window admits. */
+  private allowed(w: Window, priority: CallPriority): number {
+    return priority === 'background' ? Math.floor(w.limit * (1 - this.reserve)) : w.limit;
+  }
+
+  /** How long a caller of this priority must wait before a call may start (0 = now). */
   delayFor(priority: CallPriority): number {
     const now = this.now();
     let wait = 0;
-    for (const b of this.buckets) {
-      refill(b, now);
-      const floor = priority === 'background' ? b.capacity * this.reserve : 0;
-      const needed = floor + 1 - b.tokens;
-      if (needed > 0) wait = Math.max(wait, Math.ceil(needed / b.refillPerMs));
-    }
+    for (const w of this.windows) wait = Math.max(wait, w.delay(now, this.allowed(w, priority)));
     return wait;
   }
 
   tryTake(priority: CallPriority): boolean {
     if (this.delayFor(priority) > 0) return false;
-    for (const b of this.buckets) b.tokens -= 1;
+    const now = this.now();
+    for (const w of this.windows) w.record(now);
     return true;
   }
 

@@ -11,6 +11,17 @@ function clock() {
   };
 }
 
+/** The most calls that started within any window of `ms` (a call at t leaves it at t + ms). */
+function maxInWindow(starts: number[], ms: number): number {
+  let max = 0;
+  let lo = 0;
+  for (let hi = 0; hi < starts.length; hi++) {
+    while (starts[lo]! <= starts[hi]! - ms) lo++;
+    max = Math.max(max, hi - lo + 1);
+  }
+  return max;
+}
+
 describe('RateLimiter', () => {
   it('allows a burst up to the per-second budget, then makes callers wait', () => {
     const c = clock();
@@ -18,7 +29,8 @@ describe('RateLimiter', () => {
     let taken = 0;
     while (l.tryTake('urgent')) taken++;
     expect(taken).toBe(50);
-    expect(l.delayFor('urgent')).toBe(20); // 1 token per 20 ms
+    // A sliding second: the next call may start when the burst's first call leaves the window.
+    expect(l.delayFor('urgent')).toBe(1_000);
   });
 
   it('the per-minute budget caps sustained throughput at 500/min', async () => {
@@ -30,10 +42,46 @@ describe('RateLimiter', () => {
       now: c.now,
       sleep: c.sleep,
     });
-    for (let i = 0; i < 1000; i++) await l.acquire('urgent');
-    // 500 at once, then 500 more at 500/min: about a minute
-    expect(c.now()).toBeGreaterThanOrEqual(59_000);
-    expect(c.now()).toBeLessThanOrEqual(61_000);
+    const starts: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      await l.acquire('urgent');
+      starts.push(c.now());
+    }
+    // 50 a second until 500 (0–9 s), then the minute is full until the first call leaves it at 60 s.
+    expect(starts[499]).toBe(9_000);
+    expect(starts[500]).toBe(60_000);
+    expect(starts[999]).toBe(69_000);
+    expect(maxInWindow(starts, 60_000)).toBe(500);
+    expect(maxInWindow(starts, 1_000)).toBe(50);
+  });
+
+  it('never lets more than the budget through in any sliding minute, after a quiet spell either', async () => {
+    // A token bucket of 500 refilled at 500/min would let 1,000 through in the minute after an
+    // idle minute; Cronofy counts a sliding minute and answers the excess with 429.
+    const c = clock();
+    const l = new RateLimiter({
+      perSecond: 50,
+      perMinute: 500,
+      reserveFraction: 0,
+      now: c.now,
+      sleep: c.sleep,
+    });
+    const starts: number[] = [];
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let i = 0; i < 3_000; i++) {
+      // Bursts and quiet spells: mostly back-to-back callers, sometimes a gap of up to 2 minutes.
+      if (random() < 0.002) await c.sleep(Math.floor(random() * 120_000));
+      await l.acquire('urgent');
+      starts.push(c.now());
+    }
+    expect(maxInWindow(starts, 60_000)).toBeLessThanOrEqual(500);
+    expect(maxInWindow(starts, 1_000)).toBeLessThanOrEqual(50);
+    // And the limiter is not needlessly strict: some minute was used in full.
+    expect(maxInWindow(starts, 60_000)).toBeGreaterThanOrEqual(490);
   });
 
   it('background callers leave the reserve for urgent ones', () => {
