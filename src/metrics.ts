@@ -2,7 +2,7 @@
  * Prometheus metrics. One registry per process, created by `createMetrics()` and injected into the
  * API and the activities (never a global), so tests get fresh counters.
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -66,6 +66,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Time Cronofy calls waited for the shared rate-limit budget, by priority',
       labelNames: ['priority'] as const,
       buckets: [0, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    budgetWorkers: new Gauge({
+      name: 'cronofy_rate_limit_workers',
+      help: 'Worker processes sharing the Cronofy budget (this one runs on 1/N of it), from the leases in `workers`',
       registers: [registry],
     }),
     freshness: new Histogram({

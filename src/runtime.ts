@@ -11,6 +11,7 @@ import { type Db, MongoClient } from 'mongodb';
 import { createActivities } from './activities/index.js';
 import { adminRoutes } from './api/admin.js';
 import { buildServer } from './api/server.js';
+import { startBudgetShare } from './budget-share.js';
 import type { Config, EncryptionKey } from './config.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { createLogger, type Logger } from './logger.js';
@@ -19,6 +20,7 @@ import { AccountsRepo } from './store/accounts-repo.js';
 import { collections, ensureIndexes, pruneSyncRuns } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
 import { TokenCrypto } from './store/token-crypto.js';
+import { WorkerLeases } from './store/worker-leases.js';
 import { AccountWorkflows } from './temporal/account-workflows.js';
 import { lazyClosableConnection } from './temporal/connection.js';
 import { createWorker } from './worker.js';
@@ -110,6 +112,10 @@ export interface WorkerRuntime extends Closeable {
   done: Promise<void>;
 }
 
+/** Budget-share leases: renewed every 10 s, counted as live for 30 s (three missed renewals). */
+const BUDGET_RENEW_MS = 10_000;
+const BUDGET_LEASE_TTL_MS = 30_000;
+
 let runtimeInstalled = false;
 
 /**
@@ -146,6 +152,18 @@ export async function startWorker(
   const metrics = opts.metrics ?? createMetrics();
   const c = collections(mongo.db);
   const accounts = new AccountsRepo(c.accounts, new TokenCrypto(encryptionKeys(config, log)));
+  const limiter = new RateLimiter({
+    perSecond: config.cronofy.rateLimitPerSecond,
+    perMinute: config.cronofy.rateLimitPerMinute,
+  });
+  // Every worker of the task queue runs on its share of the one Cronofy budget.
+  const budget = await startBudgetShare({
+    leases: WorkerLeases.forDb(mongo.db, config.temporal.taskQueue, BUDGET_LEASE_TTL_MS),
+    limiter,
+    intervalMs: BUDGET_RENEW_MS,
+    log,
+    metrics,
+  });
   const activities = createActivities({
     accounts,
     events: new EventsRepo(c.events),
@@ -156,10 +174,7 @@ export async function startWorker(
       apiUrlOverride: config.cronofy.apiUrlOverride,
       requestTimeoutMs: config.cronofy.requestTimeoutMs,
     },
-    limiter: new RateLimiter({
-      perSecond: config.cronofy.rateLimitPerSecond,
-      perMinute: config.cronofy.rateLimitPerMinute,
-    }),
+    limiter,
     metrics,
     fetch: opts.fetch,
   });
@@ -180,6 +195,7 @@ export async function startWorker(
   pruner?.unref();
   const done = worker.run().finally(async () => {
     if (pruner) clearInterval(pruner);
+    await budget.stop();
     await connection.close().catch(() => undefined);
     await mongo.client.close().catch(() => undefined);
   });

@@ -9,6 +9,9 @@
  * (periodic syncs, channel checks) leave `reserveFraction` of it for urgent work, so a weekly full
  * sync of many accounts never delays a change notification.
  *
+ * With several worker processes, each runs its own limiter on a share of the budget
+ * (`setShare(1 / workers)`, kept current by `budget-share.ts`), so together they stay inside it.
+ *
  * The clock and the sleep are injected: the decisions are pure and unit-tested without waiting.
  */
 export type CallPriority = 'urgent' | 'background';
@@ -59,6 +62,7 @@ class Window {
 export class RateLimiter {
   private readonly windows: Window[];
   private readonly reserve: number;
+  private share = 1;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   /** Milliseconds callers spent waiting, for the rate-limit-wait metric. */
@@ -71,9 +75,19 @@ export class RateLimiter {
     this.windows = [new Window(1_000, opts.perSecond), new Window(60_000, opts.perMinute)];
   }
 
+  /**
+   * This process's share of the budget, in (0, 1]: each window admits `limit × share` calls (at
+   * least one). Calls already made stay counted, so a smaller share takes effect as they age out.
+   */
+  setShare(share: number): void {
+    if (!(share > 0 && share <= 1)) throw new RangeError(`budget share must be in (0, 1]; got ${share}`);
+    this.share = share;
+  }
+
   /** Calls of this priority a window admits. */
   private allowed(w: Window, priority: CallPriority): number {
-    return priority === 'background' ? Math.floor(w.limit * (1 - this.reserve)) : w.limit;
+    const limit = Math.max(1, Math.floor(w.limit * this.share));
+    return priority === 'background' ? Math.max(1, Math.floor(limit * (1 - this.reserve))) : limit;
   }
 
   /** How long a caller of this priority must wait before a call may start (0 = now). */

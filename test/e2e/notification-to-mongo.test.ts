@@ -3,6 +3,10 @@
  * signal-with-start on the Temporal dev server → worker → Read Events on the Cronofy simulator →
  * the event upserted in MongoDB (FerretDB or mongod).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeader } from '../../src/cronofy/hmac.js';
 import { eventually, type Stack, startStack, TEST_SECRET } from '../support/stack.js';
@@ -86,6 +90,24 @@ describe('notification → MongoDB', () => {
     expect(pushes.some((d) => d.status === 202)).toBe(true);
     const reads = sim.requests.filter((r) => r.path === '/v1/events' && r.query?.includes('last_modified'));
     expect(reads.length).toBeGreaterThanOrEqual(1);
+
+    if (process.env.RECORD_HISTORIES) {
+      // A replay fixture from the real stack: unlike the time-skipping ones, it holds the search
+      // attribute upserts and the prioritised activities of production runs.
+      //   RECORD_HISTORIES=1 npx vitest run test/e2e/notification-to-mongo.test.ts
+      const connection = await Connection.connect({ address: stack.config.temporal.address });
+      try {
+        const history = await new Client({ connection, namespace: stack.config.temporal.namespace }).workflow
+          .getHandle(`cronofy-account:${account.accountId}`)
+          .fetchHistory();
+        writeFileSync(
+          join(import.meta.dirname, '../workflow/histories/real-stack-push.pb'),
+          temporal.api.history.v1.History.encode(history).finish(),
+        );
+      } finally {
+        await connection.close();
+      }
+    }
   });
 
   it('a bad signature gets 401 and starts nothing', async () => {
