@@ -50,13 +50,13 @@ export function createActivities(deps: ActivityDeps) {
         clientId: deps.cronofy.clientId,
         clientSecret: deps.cronofy.clientSecret,
         timeoutMs: deps.cronofy.requestTimeoutMs,
-        fetch: limiter
-          ? async (input, init) => {
+        fetch: baseFetch,
+        beforeRequest: limiter
+          ? async () => {
               const waited = await limiter.acquire(priority);
               deps.metrics?.rateLimitWait.observe({ priority }, waited / 1000);
-              return baseFetch(input, init);
             }
-          : baseFetch,
+          : undefined,
         onResponse: (info) =>
           deps.metrics?.cronofyCalls.inc({
             method: info.method,

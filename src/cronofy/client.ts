@@ -48,6 +48,12 @@ export interface CronofyClientOptions {
   fetch?: typeof fetch;
   /** Called once per HTTP request (a 401 and its retry are two calls). */
   onResponse?: (info: CronofyResponseInfo) => void;
+  /**
+   * Awaited before each HTTP request, before its timeout starts: where a rate limiter makes the
+   * call wait for budget. (Waiting inside `fetch` would spend the request's timeout on the queue
+   * and abort a call that already took a share of the budget.)
+   */
+  beforeRequest?: () => Promise<void>;
 }
 
 export interface CreateChannelInput {
@@ -81,6 +87,7 @@ export class CronofyClient {
   readonly #clientId: string;
   readonly #clientSecret: string;
   readonly #timeoutMs: number;
+  readonly #beforeRequest: (() => Promise<void>) | undefined;
   readonly #fetch: typeof fetch;
   readonly #onResponse: CronofyClientOptions['onResponse'];
 
@@ -89,6 +96,7 @@ export class CronofyClient {
     this.#clientId = options.clientId;
     this.#clientSecret = options.clientSecret;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#beforeRequest = options.beforeRequest;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#onResponse = options.onResponse;
   }
@@ -265,6 +273,7 @@ export class CronofyClient {
       payload = JSON.stringify(spec.body);
       headers['Content-Type'] = 'application/json; charset=utf-8';
     }
+    await this.#beforeRequest?.();
     const started = performance.now();
     let status: number | 'error' = 'error';
     try {

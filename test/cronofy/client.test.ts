@@ -319,6 +319,27 @@ describe('tokens', () => {
   });
 });
 
+describe('beforeRequest (where the rate limiter waits)', () => {
+  it('runs before every HTTP request, and a long wait there does not eat into the request timeout', async () => {
+    let calls = 0;
+    const { client, auth } = setup({
+      timeoutMs: 300,
+      beforeRequest: async () => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 500)); // longer than the timeout
+      },
+    });
+    const channels = await client.listChannels(auth);
+    expect(Array.isArray(channels)).toBe(true);
+    expect(calls).toBe(1);
+    // The timeout still applies to the request itself.
+    sim.injectFault({ path: '/v1/channels', delayMs: 1_000, times: 1 });
+    const err = await rejection(client.listChannels(auth));
+    expect(err).toMatchObject({ name: 'CronofyNetworkError', reason: 'timeout' });
+    expect(calls).toBe(2);
+  });
+});
+
 describe('error mapping', () => {
   it('403, 402 → CronofyClientError with status and the parsed body', async () => {
     const { client, auth } = setup();
