@@ -19,6 +19,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import type { SyncRunDoc } from '../src/store/db.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
 import { paced, pool } from './lib/pace.js';
@@ -375,6 +376,19 @@ export const freshnessBench: BenchModule = {
                 'scripts/install-servers.sh); unpatched, each decoded the whole collection. Compare with the worker and ' +
                 'Temporal CPU in the table below: the larger share is what bounds the pipeline on this machine.'
               : ''),
+          '',
+          // All of the stack shares this machine: how close each phase came to its cores.
+          `Machine: the stack's processes together kept ${results
+            .map(
+              (r) =>
+                `${fmt(Object.values(r.cpu).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0) / Math.max(1, r.spanMs), 2)} (${r.spec.key})`,
+            )
+            .join(
+              ', ',
+            )} of the ${os.cpus().length} cores busy over each phase's span. Near the core count the ` +
+            'pipeline is CPU-bound: Temporal, the worker, the API, the MongoDB-protocol server and the simulator all run on ' +
+            'this one machine, and the time goes before a sync starts (the split below: change → sync start), in workflow ' +
+            'tasks and timers waiting for CPU.',
           '',
           ...(target.busy > 0 || target.drainTimedOut
             ? [
