@@ -392,7 +392,7 @@ export const freshnessBench: BenchModule = {
           '',
           ...(target.busy > 0 || target.drainTimedOut
             ? [
-                `MongoDB side: the worker's log has ${target.failedActivities} failed activity attempts, ${target.busy} of them ` +
+                `SQLite lock timeouts: the worker's log has ${target.failedActivities} failed activity attempts, ${target.busy} of them ` +
                   "FerretDB's `database is locked (SQLITE_BUSY)`: FerretDB 1.x on SQLite serialises writes, and with up to 100 " +
                   'activities in flight (the SDK default) its lock waits time out; each failure is retried by Temporal with ' +
                   `backoff. ${target.drainTimedOut ? `Not every change arrived within the drain (${target.visible} of ${target.changes}); those count as never in the percentiles. ` : ''}` +

@@ -178,6 +178,7 @@ export async function startWorker(
     metrics,
     fetch: opts.fetch,
   });
+  // A worker that fails to start gives its budget share back at once.
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -187,6 +188,9 @@ export async function startWorker(
     maxTaskQueueActivitiesPerSecond: config.cronofy.rateLimitPerSecond,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     maxConcurrentActivities: config.worker.maxConcurrentActivities,
+  }).catch(async (err: unknown) => {
+    await budget.stop();
+    throw err;
   });
   // Without TTL indexes (FerretDB) the worker expires old sync_runs itself, hourly.
   const pruner = mongo.ttl

@@ -45,11 +45,10 @@ class Window {
     return this.times.length - this.head;
   }
 
-  /** Milliseconds until fewer than `allowed` calls are in the window (0 = now). */
+  /** Milliseconds until fewer than `allowed` (≥ 1) calls are in the window (0 = now). */
   delay(now: number, allowed: number): number {
     const n = this.count(now);
     if (n < allowed) return 0;
-    if (allowed <= 0) return this.ms;
     // Once the (n - allowed + 1) oldest calls have left, allowed - 1 remain.
     return this.times[this.head + n - allowed]! + this.ms - now;
   }

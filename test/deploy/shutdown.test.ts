@@ -73,6 +73,22 @@ async function register(url: string, accountId: string): Promise<void> {
   expect(res.status).toBe(201);
 }
 
+/** Makes an event change in the simulator (which pushes it) and waits for it in MongoDB. */
+async function changeReachesMongo(db: string, accountId: string, summary: string): Promise<void> {
+  const startsAt = new Date(Date.now() + 2 * 86_400_000);
+  const event = sim.upsertEvent(accountId, {
+    calendar_id: 'cal_1',
+    summary,
+    start: startsAt,
+    end: new Date(startsAt.getTime() + 3_600_000),
+  });
+  await eventually(
+    () => mongo.db(db).collection('events').findOne({ accountId, eventUid: event.event_uid }),
+    30_000,
+    'event in MongoDB',
+  );
+}
+
 async function ready(child: Child, url: string): Promise<void> {
   await child.waitFor(/"msg":"worker running"/, 90_000);
   await eventually(async () => (await fetch(`${url}/readyz`)).ok, 20_000, '/readyz');
@@ -163,18 +179,7 @@ describe('api and worker as separate processes (docker-compose roles)', () => {
       'initial full sync',
     );
     // A change in "Cronofy": the simulator pushes it to the API, the worker syncs it.
-    const startsAt = new Date(Date.now() + 86_400_000);
-    const event = sim.upsertEvent(accountId, {
-      calendar_id: 'cal_1',
-      summary: 'metrics',
-      start: startsAt,
-      end: new Date(startsAt.getTime() + 3_600_000),
-    });
-    await eventually(
-      () => mongo.db(db).collection('events').findOne({ accountId, eventUid: event.event_uid }),
-      30_000,
-      'event in MongoDB',
-    );
+    await changeReachesMongo(db, accountId, 'metrics');
     const body = await eventually(
       async () => {
         const b = await workerMetrics();
@@ -251,18 +256,7 @@ describe('the compiled image entry point', () => {
     const accountId = uniqueName('acc');
     await register(url, accountId);
     await eventually(async () => sim.channels(accountId).length === 1, 20_000, 'channel');
-    const startsAt = new Date(Date.now() + 2 * 86_400_000);
-    const event = sim.upsertEvent(accountId, {
-      calendar_id: 'cal_1',
-      summary: 'from dist',
-      start: startsAt,
-      end: new Date(startsAt.getTime() + 3_600_000),
-    });
-    await eventually(
-      () => mongo.db(db).collection('events').findOne({ accountId, eventUid: event.event_uid }),
-      30_000,
-      'event in MongoDB',
-    );
+    await changeReachesMongo(db, accountId, 'from dist');
     child.proc.kill('SIGTERM');
     expect(await child.exitWithin(35_000)).toEqual({ code: 0, signal: null });
     await mongo.db(db).dropDatabase();

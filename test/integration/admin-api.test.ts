@@ -119,18 +119,27 @@ async function ownAdminApp(opts: {
   };
 }
 
-/** The account workflow's history with every payload decoded, as one searchable text. */
+/** Runs `fn` with a Temporal client of the stack's server and namespace (its own connection). */
+async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: stack.config.temporal.address });
+  try {
+    return await fn(new Client({ connection, namespace: stack.config.temporal.namespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+const workflowId = (accountId: string) => `cronofy-account:${accountId}`;
+
 const CronofySyncState = defineSearchAttributeKey('CronofySyncState', 'KEYWORD');
 
 /**
  * What an operator finds in the Web UI: the workflow's `CronofySyncState` search attribute, and
  * whether a visibility query for that state lists it (visibility lags a little: polled).
  */
-async function expectListedAs(accountId: string, state: string): Promise<void> {
-  const connection = await Connection.connect({ address: stack.config.temporal.address });
-  try {
-    const client = new Client({ connection, namespace: stack.config.temporal.namespace });
-    const handle = client.workflow.getHandle(`cronofy-account:${accountId}`);
+function expectListedAs(accountId: string, state: string): Promise<void> {
+  return withTemporal(async (client) => {
+    const handle = client.workflow.getHandle(workflowId(accountId));
     await eventually(
       async () => (await handle.describe()).typedSearchAttributes.get(CronofySyncState) === state,
       10_000,
@@ -139,25 +148,21 @@ async function expectListedAs(accountId: string, state: string): Promise<void> {
     await eventually(
       async () => {
         for await (const wf of client.workflow.list({
-          query: `CronofySyncState = '${state}' AND WorkflowId = 'cronofy-account:${accountId}'`,
+          query: `CronofySyncState = '${state}' AND WorkflowId = '${workflowId(accountId)}'`,
         }))
-          return wf.workflowId === `cronofy-account:${accountId}`;
+          return wf.workflowId === workflowId(accountId);
         return false;
       },
       10_000,
       `listed by CronofySyncState = '${state}'`,
     );
-  } finally {
-    await connection.close();
-  }
+  });
 }
 
-async function workflowHistoryText(accountId: string): Promise<string> {
-  const connection = await Connection.connect({ address: stack.config.temporal.address });
-  try {
-    const history = await new Client({ connection }).workflow
-      .getHandle(`cronofy-account:${accountId}`)
-      .fetchHistory();
+/** The account workflow's history with every payload decoded, as one searchable text. */
+function workflowHistoryText(accountId: string): Promise<string> {
+  return withTemporal(async (client) => {
+    const history = await client.workflow.getHandle(workflowId(accountId)).fetchHistory();
     const texts: string[] = [];
     const walk = (v: unknown): void => {
       if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
@@ -167,9 +172,7 @@ async function workflowHistoryText(accountId: string): Promise<string> {
     };
     walk(history);
     return texts.join('\n');
-  } finally {
-    await connection.close();
-  }
+  });
 }
 
 const ROUTES: [method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown][] = [
@@ -707,13 +710,9 @@ describe('an account from registration to purge, through a real port', () => {
     expect((await stack.admin('POST', '/accounts', reg)).status).toBe(201);
     await eventually(async () => sim.channels(id).length === 1, 20_000, 'channel');
     // An operator terminated the workflow in the Web UI (or it failed): the account document stays.
-    const connection = await Connection.connect({ address: stack.config.temporal.address });
-    try {
-      const client = new Client({ connection, namespace: stack.config.temporal.namespace });
-      await client.workflow.getHandle(`cronofy-account:${id}`).terminate('test: operator terminated it');
-    } finally {
-      await connection.close();
-    }
+    await withTemporal((client) =>
+      client.workflow.getHandle(workflowId(id)).terminate('test: operator terminated it'),
+    );
     for (const path of [`/accounts/${id}/sync`, `/accounts/${id}/sync?wait=true`]) {
       const res = await stack.admin('POST', path, { mode: 'full' });
       expect(res.status, path).toBe(409);

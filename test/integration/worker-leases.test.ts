@@ -4,8 +4,10 @@
  */
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Metrics } from '../../src/metrics.js';
 import { startWorker } from '../../src/runtime.js';
 import { type WorkerLeaseDoc, WorkerLeases } from '../../src/store/worker-leases.js';
+import { metricValue } from '../receiver/support.js';
 import { testMongoUri, uniqueName } from '../support/env.js';
 import { startStack, workflowBundle } from '../support/stack.js';
 
@@ -65,10 +67,7 @@ describe('WorkerLeases', () => {
 describe('workers of one task queue share the budget', () => {
   it('a second worker runs on half the budget and gives its lease back when it stops', async () => {
     const stack = await startStack();
-    const workersGauge = async (m: { registry: { getSingleMetricAsString(n: string): Promise<string> } }) =>
-      Number(
-        (await m.registry.getSingleMetricAsString('cronofy_rate_limit_workers')).trim().split(' ').pop(),
-      );
+    const workersGauge = (m: Metrics) => metricValue(m, 'cronofy_rate_limit_workers', {});
     try {
       const second = await startWorker(stack.config, { workflowBundle: await workflowBundle() });
       expect(await workersGauge(second.metrics)).toBe(2);

@@ -11,6 +11,28 @@ function clock() {
   };
 }
 
+/** Cronofy's default budget (50/s, 500/min), no reserve, on a fake clock; `starts` records each call. */
+function defaultBudget() {
+  const c = clock();
+  const l = new RateLimiter({
+    perSecond: 50,
+    perMinute: 500,
+    reserveFraction: 0,
+    now: c.now,
+    sleep: c.sleep,
+  });
+  const starts: number[] = [];
+  return {
+    c,
+    l,
+    starts,
+    async call() {
+      await l.acquire('urgent');
+      starts.push(c.now());
+    },
+  };
+}
+
 /** The most calls that started within any window of `ms` (a call at t leaves it at t + ms). */
 function maxInWindow(starts: number[], ms: number): number {
   let max = 0;
@@ -34,19 +56,8 @@ describe('RateLimiter', () => {
   });
 
   it('the per-minute budget caps sustained throughput at 500/min', async () => {
-    const c = clock();
-    const l = new RateLimiter({
-      perSecond: 50,
-      perMinute: 500,
-      reserveFraction: 0,
-      now: c.now,
-      sleep: c.sleep,
-    });
-    const starts: number[] = [];
-    for (let i = 0; i < 1000; i++) {
-      await l.acquire('urgent');
-      starts.push(c.now());
-    }
+    const { starts, call } = defaultBudget();
+    for (let i = 0; i < 1000; i++) await call();
     // 50 a second until 500 (0–9 s), then the minute is full until the first call leaves it at 60 s.
     expect(starts[499]).toBe(9_000);
     expect(starts[500]).toBe(60_000);
@@ -58,15 +69,7 @@ describe('RateLimiter', () => {
   it('never lets more than the budget through in any sliding minute, after a quiet spell either', async () => {
     // A token bucket of 500 refilled at 500/min would let 1,000 through in the minute after an
     // idle minute; Cronofy counts a sliding minute and answers the excess with 429.
-    const c = clock();
-    const l = new RateLimiter({
-      perSecond: 50,
-      perMinute: 500,
-      reserveFraction: 0,
-      now: c.now,
-      sleep: c.sleep,
-    });
-    const starts: number[] = [];
+    const { c, starts, call } = defaultBudget();
     let seed = 7;
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -75,8 +78,7 @@ describe('RateLimiter', () => {
     for (let i = 0; i < 3_000; i++) {
       // Bursts and quiet spells: mostly back-to-back callers, sometimes a gap of up to 2 minutes.
       if (random() < 0.002) await c.sleep(Math.floor(random() * 120_000));
-      await l.acquire('urgent');
-      starts.push(c.now());
+      await call();
     }
     expect(maxInWindow(starts, 60_000)).toBeLessThanOrEqual(500);
     expect(maxInWindow(starts, 1_000)).toBeLessThanOrEqual(50);
