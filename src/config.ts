@@ -5,7 +5,10 @@
 import { createHash } from 'node:crypto';
 import { DATA_CENTERS, type DataCenter } from './cronofy/types.js';
 import { apiBaseUrl } from './cronofy/urls.js';
+import type { SyncTimings } from './domain.js';
 import { parseDuration } from './lib/duration.js';
+
+export type { SyncTimings } from './domain.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -15,16 +18,6 @@ export class ConfigError extends Error {
   ) {
     super(`${variable}: ${message}`);
   }
-}
-
-/** Timing knobs the account workflow runs on; passed to it as input (workflows cannot read env). */
-export interface SyncTimings {
-  debounceQuietMs: number;
-  debounceMaxMs: number;
-  fullSyncIntervalMs: number;
-  windowEdgeIntervalMs: number;
-  channelCheckIntervalMs: number;
-  syncRetryWindowMs: number;
 }
 
 export interface EncryptionKey {

@@ -8,6 +8,7 @@ import { type Collection, ObjectId } from 'mongodb';
 import type { AccountAuth, CronofyClient } from '../cronofy/client.js';
 import type { ReadEventsParams } from '../cronofy/types.js';
 import { fullSyncWindow, windowEdgeWindow } from '../cronofy/window.js';
+import { DAY_MS, toCronofyTime } from '../lib/time.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountInfo } from '../store/accounts-repo.js';
 import type { SyncRunDoc } from '../store/db.js';
@@ -49,8 +50,6 @@ function keepAlive(ctx: Context, resumed: SyncProgress | undefined): KeepAlive {
     stop: () => clearInterval(timer),
   };
 }
-
-const DAY = 86_400_000;
 
 interface SyncProgress {
   syncRunId: string;
@@ -132,10 +131,6 @@ export async function* prefetching<T>(source: AsyncIterable<T>): AsyncGenerator<
       () => undefined,
     );
   }
-}
-
-function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 export async function syncEvents(
@@ -248,8 +243,8 @@ async function syncPages(
       const w = fullSyncWindow(startedAt.getTime());
       const tombstoned = await deps.events.tombstoneUnseen(
         input.accountId,
-        new Date(w.fromAt.getTime() + DAY),
-        new Date(w.toAt.getTime() - DAY),
+        new Date(w.fromAt.getTime() + DAY_MS),
+        new Date(w.toAt.getTime() - DAY_MS),
         startedAt,
         now(),
         // Only when this attempt read every page itself: a resumed attempt did not see the pages
@@ -298,7 +293,7 @@ async function syncPages(
       unchanged: progress.unchanged,
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
-      watermark: isoSeconds(startedAt.getTime() - WATERMARK_SAFETY_MS),
+      watermark: toCronofyTime(startedAt.getTime() - WATERMARK_SAFETY_MS),
     };
   } catch (err) {
     deps.metrics?.syncs.inc({ kind: input.kind, outcome: 'failed' });

@@ -9,8 +9,8 @@
 import { Ajv } from 'ajv';
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import { DATA_CENTERS } from '../cronofy/types.js';
+import { ACCOUNT_ID_PATTERN, SYNC_KINDS, SYNC_MODES, SYNC_STATES, type SyncMode } from '../domain.js';
 import { DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT } from '../store/events-query.js';
-import { ACCOUNT_ID_PATTERN } from './receiver.js';
 
 const common = { allErrors: false, useDefaults: true, removeAdditional: false, strict: true } as const;
 const bodyAjv = new Ajv({ ...common, coerceTypes: false });
@@ -135,15 +135,13 @@ const lastSync = {
   },
 } as const;
 
-const SYNC_KINDS = ['incremental', 'full', 'window_edge', 'catch_up'] as const;
-
 export const accountStatusSchema = {
   type: 'object',
   description:
     "The workflow's `status` query. When the workflow is not running (deregistered, or not answering), the state stored in MongoDB, with `workflowRunning: false` / `source: store`.",
   properties: {
     accountId: { type: 'string' },
-    state: { type: 'string', enum: ['active', 'degraded', 'disconnected', 'closed'] },
+    state: { type: 'string', enum: [...SYNC_STATES] },
     workflowRunning: { type: 'boolean' },
     source: { type: 'string', enum: ['workflow', 'store'] },
     channel: {
@@ -159,7 +157,7 @@ export const accountStatusSchema = {
         notifications: { type: 'integer' },
         earliestChangesSince: nullableString,
         firstPendingAt: nullableTime,
-        requested: { type: 'array', items: { type: 'string', enum: ['incremental', 'full'] } },
+        requested: { type: 'array', items: { type: 'string', enum: [...SYNC_MODES] } },
         syncDueAt: nullableTime,
       },
     },
@@ -196,7 +194,7 @@ export const statusSchema = {
 // ---- POST /accounts/:accountId/sync --------------------------------------------------------
 
 export interface SyncBody {
-  mode: 'incremental' | 'full';
+  mode: SyncMode;
 }
 
 export const syncSchema = {
@@ -213,7 +211,7 @@ export const syncSchema = {
   },
   body: {
     type: 'object',
-    properties: { mode: { type: 'string', enum: ['incremental', 'full'] } },
+    properties: { mode: { type: 'string', enum: [...SYNC_MODES] } },
     required: ['mode'],
     additionalProperties: false,
   },

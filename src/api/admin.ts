@@ -18,8 +18,9 @@ import { CronofyClient } from '../cronofy/client.js';
 import { CronofyClientError, CronofyError } from '../cronofy/errors.js';
 import type { DataCenter } from '../cronofy/types.js';
 import { apiBaseUrl } from '../cronofy/urls.js';
+import { ACCOUNT_ID_RE, type SyncKind } from '../domain.js';
 import type { AccountInfo, AccountsRepo } from '../store/accounts-repo.js';
-import type { Collections, SyncKind } from '../store/db.js';
+import type { Collections } from '../store/db.js';
 import { EventsReader, InvalidCursorError } from '../store/events-query.js';
 import { EventsRepo } from '../store/events-repo.js';
 import { AccountNotFoundError, type AccountWorkflows } from '../temporal/account-workflows.js';
@@ -49,7 +50,6 @@ import {
   temporalUnavailable,
 } from './api-error.js';
 import { authorizeUrl, newState, redirectUriFor, signState, stateKeys, verifyState } from './oauth.js';
-import { ACCOUNT_ID_PATTERN } from './receiver.js';
 
 export interface AdminDeps {
   config: Config;
@@ -81,7 +81,6 @@ export type AccountStatusBody = AccountStatus & { workflowRunning: boolean; sour
 const DEFAULT_SYNC_WAIT_MS = 120_000;
 const DEFAULT_TEMPORAL_TIMEOUT_MS = 10_000;
 const STATUS_QUERY_TIMEOUT_MS = 5_000;
-const accountIdRe = new RegExp(ACCOUNT_ID_PATTERN);
 
 class Timeout extends Error {}
 
@@ -454,7 +453,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
           throw new ApiError(400, 'invalid_state', `OAuth state ${why[check.reason]}`);
         }
         const { accountId, dataCenter } = check.state;
-        if (!accountIdRe.test(accountId))
+        if (!ACCOUNT_ID_RE.test(accountId))
           throw new ApiError(400, 'invalid_state', 'OAuth state is malformed');
         if (req.query.error) {
           throw new ApiError(400, 'oauth_denied', `Cronofy did not authorize: ${req.query.error}`);

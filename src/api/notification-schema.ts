@@ -5,6 +5,7 @@
  */
 import { Ajv } from 'ajv';
 import type { CronofyNotificationBody } from '../cronofy/types.js';
+import { isIsoTime } from '../lib/time.js';
 
 export const notificationBodySchema = {
   $id: 'CronofyNotification',
@@ -31,13 +32,11 @@ export const notificationBodySchema = {
   },
 } as const;
 
-/** `changes_since` must be a real time; checked without the ajv-formats dependency. */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
 const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: true });
 ajv.addFormat('date-time', {
   type: 'string',
-  validate: (s: string) => ISO_TIME.test(s) && !Number.isNaN(Date.parse(s)),
+  // `changes_since` must be a real time; checked without the ajv-formats dependency.
+  validate: isIsoTime,
 });
 const validate = ajv.compile<CronofyNotificationBody>(notificationBodySchema);
 

@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { verifyCronofyHmac } from '../cronofy/hmac.js';
 import { KNOWN_NOTIFICATION_TYPES } from '../cronofy/types.js';
+import { ACCOUNT_ID_RE } from '../domain.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountWorkflows } from '../temporal/account-workflows.js';
 import { checkNotificationBody } from './notification-schema.js';
@@ -31,9 +32,6 @@ const SIGNALLED_TYPES: ReadonlySet<string> = new Set([
 /** Metric label for a type: known ones by name, anything else `other` (bounded label values). */
 const KNOWN_TYPES: ReadonlySet<string> = new Set(KNOWN_NOTIFICATION_TYPES);
 const typeLabel = (type: string): string => (KNOWN_TYPES.has(type) ? type : 'other');
-
-export const ACCOUNT_ID_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$';
-const accountIdRe = new RegExp(ACCOUNT_ID_PATTERN);
 
 class HandOffTimeout extends Error {
   override name = 'HandOffTimeout';
@@ -135,7 +133,7 @@ export async function receiverRoutes(app: FastifyInstance, deps: ReceiverDeps): 
       metrics.secretMatched.inc({ secret_index: String(verdict.secretIndex) });
 
       const { accountId } = req.params;
-      if (!accountIdRe.test(accountId)) {
+      if (!ACCOUNT_ID_RE.test(accountId)) {
         return reply4xx(reply, 400, 'invalid_account_id', 'account id has invalid characters or length');
       }
       const checked = checkNotificationBody(raw);

@@ -1,7 +1,7 @@
 /**
  * Where a Cronofy call goes: the data center's base URL and the Read Events query string.
  */
-import { isCronofyDate, toCronofyTime } from './format.js';
+import { isCronofyDate, toCronofyTime } from '../lib/time.js';
 import { DATA_CENTERS, type DataCenter, type ReadEventsParams } from './types.js';
 
 /**

@@ -4,13 +4,12 @@
  */
 import type { Collection, Db, Document, IndexDescription } from 'mongodb';
 import type { DataCenter } from '../cronofy/types.js';
+import type { SyncKind, SyncState } from '../domain.js';
 import type { EventDoc } from './event-mapping.js';
 import type { EncryptedValue } from './token-crypto.js';
 
+export type { SyncKind, SyncState } from '../domain.js';
 export type { EventDoc } from './event-mapping.js';
-
-export type SyncState = 'active' | 'degraded' | 'disconnected' | 'closed';
-export type SyncKind = 'incremental' | 'full' | 'window_edge' | 'catch_up';
 
 export interface AccountDoc {
   _id: string; // accountId

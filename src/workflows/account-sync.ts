@@ -36,10 +36,10 @@ import {
   type SyncKind,
   type SyncResult,
   type SyncState,
+  type SyncTimings,
   statusQuery,
   syncNowUpdate,
   tokensUpdatedSignal,
-  type WorkflowTimings,
 } from './messages.js';
 import { type AccountData, channelCheckDueAt, planNext, type Step } from './plan.js';
 import { failureRetryDelay, nextFullSyncAt, nextWindowEdgeAt } from './schedule.js';
@@ -53,7 +53,7 @@ export const CronofyLastSyncAt = defineSearchAttributeKey('CronofyLastSyncAt', '
 
 export interface AccountSyncInput {
   accountId: string;
-  timings: WorkflowTimings;
+  timings: SyncTimings;
   callbackUrl: string;
   /** State carried over by continue-as-new. */
   carried?: AccountData;
@@ -86,7 +86,7 @@ const PRIORITY: Record<SyncInput['trigger'], number> = {
   schedule: 3,
 };
 
-function activitiesFor(t: WorkflowTimings, priorities: boolean) {
+function activitiesFor(t: SyncTimings, priorities: boolean) {
   const retry: ActivityOptions['retry'] = {
     initialInterval: '1s',
     backoffCoefficient: 2,

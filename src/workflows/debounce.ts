@@ -5,6 +5,8 @@
  * Trailing debounce with a cap: due `quietMs` after the last notification, but never later than
  * `maxMs` after the first pending one, so a steady stream cannot postpone the sync forever.
  */
+import { isIsoTime } from '../lib/time.js';
+
 export interface PendingChanges {
   count: number;
   /** Earliest `changes_since` among pending notifications: the sync's `last_modified`. */
@@ -26,8 +28,6 @@ export const noPendingChanges = (): PendingChanges => ({
   earliestReceivedAt: null,
 });
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
-
 function earlier(a: string | null, b: string | null): string | null {
   if (a === null) return b;
   if (b === null) return a;
@@ -39,10 +39,7 @@ export function addChange(
   p: PendingChanges,
   change: { changesSince?: string | undefined; at: number; receivedAt: string },
 ): PendingChanges {
-  const usable =
-    change.changesSince !== undefined &&
-    ISO_TIME.test(change.changesSince) &&
-    !Number.isNaN(Date.parse(change.changesSince));
+  const usable = change.changesSince !== undefined && isIsoTime(change.changesSince);
   return {
     count: p.count + 1,
     earliestChangesSince: usable

@@ -4,13 +4,12 @@
  * data: no tokens and no event data ever travel through these types (they end up in history).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SyncKind, SyncMode, SyncState, SyncTrigger } from '../domain.js';
 
 export const WORKFLOW_TYPE = 'accountSync';
 export const workflowIdFor = (accountId: string): string => `cronofy-account:${accountId}`;
 
-export type SyncState = 'active' | 'degraded' | 'disconnected' | 'closed';
-export type SyncKind = 'incremental' | 'full' | 'window_edge' | 'catch_up';
-export type SyncMode = 'incremental' | 'full';
+export type { SyncKind, SyncMode, SyncState, SyncTimings } from '../domain.js';
 
 /** A Cronofy push, as the receiver hands it over. */
 export interface NotificationSignal {
@@ -29,23 +28,13 @@ export interface DeregisterRequest {
   purge: boolean;
 }
 
-/** Timing knobs (from config) the workflow runs on. */
-export interface WorkflowTimings {
-  debounceQuietMs: number;
-  debounceMaxMs: number;
-  fullSyncIntervalMs: number;
-  windowEdgeIntervalMs: number;
-  channelCheckIntervalMs: number;
-  syncRetryWindowMs: number;
-}
-
 export interface SyncInput {
   accountId: string;
   kind: SyncKind;
   /** Incremental and catch-up: Read Events `last_modified`. */
   lastModified?: string;
   /** Why this sync runs, for sync_runs and priorities. */
-  trigger: 'notification' | 'manual' | 'schedule' | 'recovery';
+  trigger: SyncTrigger;
   /** Earliest receive time of the notifications this sync serves (freshness metric). */
   notificationReceivedAt?: string;
 }

@@ -5,14 +5,7 @@
  * without Temporal.
  */
 import { debounceDueAt, lastModifiedFor, type PendingChanges } from './debounce.js';
-import type {
-  DeregisterRequest,
-  LastSync,
-  SyncKind,
-  SyncMode,
-  SyncState,
-  WorkflowTimings,
-} from './messages.js';
+import type { DeregisterRequest, LastSync, SyncKind, SyncMode, SyncState, SyncTimings } from './messages.js';
 
 export interface QueuedRequest {
   id: string;
@@ -67,13 +60,13 @@ export type Step =
     }
   | { kind: 'wait'; until: number | null };
 
-export function channelCheckDueAt(d: AccountData, t: WorkflowTimings): number | null {
+export function channelCheckDueAt(d: AccountData, t: SyncTimings): number | null {
   if (!d.channelId) return null;
   const lastSign = Math.max(d.lastNotificationAt ?? 0, d.channelConfirmedAt ?? 0);
   return lastSign + t.channelCheckIntervalMs;
 }
 
-export function planNext(d: AccountData, now: number, t: WorkflowTimings): Step {
+export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
   if (d.deregister) return { kind: 'deregister' };
   if (d.state === 'disconnected') {
     return d.tokensUpdated ? { kind: 'reconnect' } : { kind: 'wait', until: null };

@@ -12,9 +12,9 @@ import {
   NON_RETRYABLE_CRONOFY_ERRORS,
   parseRetryAfter,
 } from '../../src/cronofy/errors.js';
-import { addDays, isCronofyDate, toCronofyTime } from '../../src/cronofy/format.js';
 import type { DataCenter } from '../../src/cronofy/types.js';
 import { readEventsQuery } from '../../src/cronofy/urls.js';
+import { addDays, isCronofyDate, toCronofyTime } from '../../src/lib/time.js';
 
 const at = { method: 'GET', path: '/v1/events' };
 const samples = {

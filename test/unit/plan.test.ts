@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { addChange, noPendingChanges } from '../../src/workflows/debounce.js';
-import type { WorkflowTimings } from '../../src/workflows/messages.js';
+import type { SyncTimings } from '../../src/workflows/messages.js';
 import { type AccountData, planNext } from '../../src/workflows/plan.js';
 
-const t: WorkflowTimings = {
+const t: SyncTimings = {
   debounceQuietMs: 2_000,
   debounceMaxMs: 15_000,
   fullSyncIntervalMs: 7 * 86_400_000,

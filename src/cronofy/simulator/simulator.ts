@@ -8,7 +8,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toCronofyTime, utcDate } from '../format.js';
+import { toCronofyTime, utcDate } from '../../lib/time.js';
 import type { ChannelFilters, CronofyChannel, CronofyEvent } from '../types.js';
 import { handleControl } from './control.js';
 import { Deliverer, type SimDelivery } from './delivery.js';

@@ -4,7 +4,7 @@
  * Times shown to clients (`created`, `updated`, token expiry) come from the injected clock.
  */
 import { randomBytes } from 'node:crypto';
-import { isCronofyDate, toCronofyTime } from '../format.js';
+import { isCronofyDate, toCronofyTime } from '../../lib/time.js';
 import type { ChannelFilters, CronofyChannel, CronofyEvent, CronofyTime } from '../types.js';
 
 export class SimulatorInputError extends Error {

@@ -1,0 +1,36 @@
+/**
+ * The domain's vocabulary, defined once: sync kinds and modes, account states, the timing knobs the
+ * account workflow runs on, and what an account id may be. Plain data only: imported by the
+ * workflow sandbox as well as by the API, the activities and the store.
+ */
+
+export const SYNC_STATES = ['active', 'degraded', 'disconnected', 'closed'] as const;
+/** An account's sync state; also the `CronofySyncState` search attribute and `accounts.state`. */
+export type SyncState = (typeof SYNC_STATES)[number];
+
+export const SYNC_KINDS = ['incremental', 'full', 'window_edge', 'catch_up'] as const;
+export type SyncKind = (typeof SYNC_KINDS)[number];
+
+/** What an operator may ask for (`POST /accounts/:id/sync`, the `syncNow` update). */
+export const SYNC_MODES = ['incremental', 'full'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+
+/** Why a sync runs, for `sync_runs` and task priorities. */
+export type SyncTrigger = 'notification' | 'manual' | 'schedule' | 'recovery';
+
+/** Timing knobs the account workflow runs on; from config, passed as input (workflows cannot read env). */
+export interface SyncTimings {
+  debounceQuietMs: number;
+  debounceMaxMs: number;
+  fullSyncIntervalMs: number;
+  windowEdgeIntervalMs: number;
+  channelCheckIntervalMs: number;
+  syncRetryWindowMs: number;
+}
+
+/**
+ * Account ids: a path segment and part of a workflow id, so URL- and shell-safe; `.` and `..` are
+ * refused because proxies normalise them away.
+ */
+export const ACCOUNT_ID_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$';
+export const ACCOUNT_ID_RE = new RegExp(ACCOUNT_ID_PATTERN);
