@@ -31,7 +31,7 @@ import { EventsRepo } from '../src/store/events-repo.js';
 import { TokenCrypto } from '../src/store/token-crypto.js';
 import { AccountWorkflows } from '../src/temporal/account-workflows.js';
 import { bundleWorkflows } from '../src/worker.js';
-import type { AccountSyncInput } from '../src/workflows/account-sync.js';
+import type { AccountSyncInput } from '../src/workflows/input.js';
 import { workflowIdFor } from '../src/workflows/messages.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
 import { BENCH_CLIENT_ID, BENCH_SECRET } from './lib/stack.js';
@@ -201,7 +201,7 @@ export const idleCostBench: BenchModule = {
                 accountId: id,
                 timings: DEFAULT_TIMINGS,
                 callbackUrl: workflows.callbackUrlFor(id),
-                searchAttributes: false,
+                testing: { searchAttributes: false },
               } satisfies AccountSyncInput,
             ],
           });

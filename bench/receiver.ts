@@ -12,6 +12,7 @@
  * accounts), no worker runs (both paths pay the same server work), and the two paths alternate
  * in ABBA order (receiver, bare, bare, receiver) so drift in the server falls on both alike.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -19,12 +20,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { defineSearchAttributeKey, TypedSearchAttributes } from '@temporalio/common';
+import { TypedSearchAttributes } from '@temporalio/common';
 import { startTemporalDevServer, TEMPORAL_CLI_VERSION } from '../scripts/lib/servers.js';
 import { DEFAULT_TIMINGS } from '../src/config.js';
 import { signatureHeader } from '../src/cronofy/hmac.js';
-import type { AccountSyncInput } from '../src/workflows/account-sync.js';
+import type { AccountSyncInput } from '../src/workflows/input.js';
 import { notificationSignal, WORKFLOW_TYPE, workflowIdFor } from '../src/workflows/messages.js';
+import { CronofyAccountId, CronofySyncState } from '../src/workflows/search-attributes.js';
 import { type LoadResult, mergeResults, percentile, runOpenLoop, throughput } from './lib/load.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
 import type { ReceiverServerMessage } from './receiver-server.js';
@@ -41,9 +43,6 @@ const TASK_QUEUE = 'bench-receiver';
 const PUBLIC_URL = 'http://127.0.0.1:3000';
 const GOAL_RATIO = 0.9;
 const GOAL_P99_MS = 50;
-
-const CronofyAccountId = defineSearchAttributeKey('CronofyAccountId', 'KEYWORD');
-const CronofySyncState = defineSearchAttributeKey('CronofySyncState', 'KEYWORD');
 
 type Path = 'receiver' | 'bare';
 
@@ -250,7 +249,6 @@ export const receiverBench: BenchModule = {
           accountId,
           timings: DEFAULT_TIMINGS,
           callbackUrl: `${PUBLIC_URL}/cronofy/notifications/${accountId}`,
-          searchAttributes: true,
         };
         return {
           workflowId: workflowIdFor(accountId),

@@ -25,17 +25,14 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
+import { SEARCH_ATTRIBUTE_CLI_TYPES } from '../../src/workflows/search-attributes.js';
 
 export const TEMPORAL_CLI_VERSION = '1.9.1';
 export const TEST_SERVER_VERSION = '1.40.0';
 export const FERRETDB_VERSION = '1.24.2';
 
-/** Custom search attributes the dev server registers (see CONTRACT.md, "Temporal"). */
-export const SEARCH_ATTRIBUTES = {
-  CronofyAccountId: 'Keyword',
-  CronofySyncState: 'Keyword',
-  CronofyLastSyncAt: 'Datetime',
-} as const;
+/** Custom search attributes the dev server registers: the workflow's, as the CLI names their types. */
+export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_CLI_TYPES;
 
 export const LOOPBACK = '127.0.0.1';
 

@@ -4,10 +4,11 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { CronofyClientError, CronofyError, CronofyRateLimitedError } from '../cronofy/errors.js';
+import { ACCOUNT_NOT_REGISTERED } from '../workflows/failures.js';
 
 export function accountNotRegistered(accountId: string): ApplicationFailure {
   return ApplicationFailure.create({
-    type: 'AccountNotRegistered',
+    type: ACCOUNT_NOT_REGISTERED,
     message: `account ${accountId} is not registered`,
     nonRetryable: true,
   });

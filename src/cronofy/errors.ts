@@ -5,6 +5,18 @@
  * Errors carry the method and the URL path only: never a query string, a token or a secret.
  */
 
+/**
+ * Each error class's `name`, which becomes the `type` of the Temporal failure an activity throws;
+ * retry policies and the workflow's failure classification match on these.
+ */
+export const CRONOFY_ERROR = {
+  AuthRevoked: 'CronofyAuthRevokedError',
+  Client: 'CronofyClientError',
+  RateLimited: 'CronofyRateLimitedError',
+  Server: 'CronofyServerError',
+  Network: 'CronofyNetworkError',
+} as const;
+
 export interface CronofyErrorInit {
   method: string;
   /** Path only (`/v1/events`), never the query string. */
@@ -33,7 +45,7 @@ export abstract class CronofyError extends Error {
  * request still answered 401 right after a refresh. Retrying cannot help; the user must reconnect.
  */
 export class CronofyAuthRevokedError extends CronofyError {
-  override readonly name = 'CronofyAuthRevokedError';
+  override readonly name = CRONOFY_ERROR.AuthRevoked;
   readonly retryable = false;
   readonly reason: 'invalid_grant' | 'unauthorized_after_refresh';
 
@@ -53,7 +65,7 @@ export class CronofyAuthRevokedError extends CronofyError {
  * request gives the same answer. `body` is Cronofy's parsed error body (`{"errors":{...}}` for 422).
  */
 export class CronofyClientError extends CronofyError {
-  override readonly name = 'CronofyClientError';
+  override readonly name = CRONOFY_ERROR.Client;
   readonly retryable = false;
   readonly body: unknown;
 
@@ -69,7 +81,7 @@ export class CronofyClientError extends CronofyError {
 
 /** 429. `retryAfterMs` comes from a `Retry-After` header when Cronofy sends one (undocumented). */
 export class CronofyRateLimitedError extends CronofyError {
-  override readonly name = 'CronofyRateLimitedError';
+  override readonly name = CRONOFY_ERROR.RateLimited;
   readonly retryable = true;
   readonly retryAfterMs?: number;
 
@@ -85,7 +97,7 @@ export class CronofyRateLimitedError extends CronofyError {
 
 /** 5xx, 423 (Cronofy has no usable credentials for the calendar right now) and malformed answers. */
 export class CronofyServerError extends CronofyError {
-  override readonly name = 'CronofyServerError';
+  override readonly name = CRONOFY_ERROR.Server;
   readonly retryable = true;
   readonly body: unknown;
 
@@ -101,7 +113,7 @@ export class CronofyServerError extends CronofyError {
 
 /** No HTTP answer: timeout, connection refused or reset, DNS failure. */
 export class CronofyNetworkError extends CronofyError {
-  override readonly name = 'CronofyNetworkError';
+  override readonly name = CRONOFY_ERROR.Network;
   readonly retryable = true;
   readonly reason: 'timeout' | 'network';
 
@@ -116,38 +128,11 @@ export class CronofyNetworkError extends CronofyError {
   }
 }
 
-/** For Temporal retry policies: `nonRetryableErrorTypes: NON_RETRYABLE_CRONOFY_ERRORS`. */
-export const NON_RETRYABLE_CRONOFY_ERRORS: string[] = ['CronofyAuthRevokedError', 'CronofyClientError'];
-export const RETRYABLE_CRONOFY_ERRORS: string[] = [
-  'CronofyRateLimitedError',
-  'CronofyServerError',
-  'CronofyNetworkError',
+/** For Temporal retry policies: retrying cannot fix these (the workflow decides what they mean). */
+export const NON_RETRYABLE_CRONOFY_ERRORS: readonly string[] = [
+  CRONOFY_ERROR.AuthRevoked,
+  CRONOFY_ERROR.Client,
 ];
-
-/**
- * True when `e` is one of the retryable Cronofy errors. Also recognises them after they crossed a
- * Temporal boundary, where the class is gone and only the name survives (as an `ApplicationFailure`'s
- * `type`, possibly as the `cause` of an `ActivityFailure`). Anything else, Cronofy or not, is false.
- */
-export function isRetryableCronofyError(e: unknown): boolean {
-  let current: unknown = e;
-  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
-    if (current instanceof CronofyError) return current.retryable;
-    const { name, type } = current as { name?: unknown; type?: unknown };
-    if (typeof type === 'string' && (RETRYABLE_CRONOFY_ERRORS.includes(type) || isNonRetryableName(type))) {
-      return RETRYABLE_CRONOFY_ERRORS.includes(type);
-    }
-    if (typeof name === 'string' && (RETRYABLE_CRONOFY_ERRORS.includes(name) || isNonRetryableName(name))) {
-      return RETRYABLE_CRONOFY_ERRORS.includes(name);
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
-function isNonRetryableName(name: string): boolean {
-  return NON_RETRYABLE_CRONOFY_ERRORS.includes(name);
-}
 
 /**
  * `Retry-After` as milliseconds from `now`: either delta-seconds (`"7"`) or an HTTP-date. Dates in

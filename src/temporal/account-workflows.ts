@@ -4,9 +4,9 @@
  * start-then-signal.
  */
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { defineSearchAttributeKey, TypedSearchAttributes } from '@temporalio/common';
+import { TypedSearchAttributes } from '@temporalio/common';
 import type { Config } from '../config.js';
-import type { AccountSyncInput } from '../workflows/account-sync.js';
+import type { AccountSyncInput } from '../workflows/input.js';
 import {
   type AccountStatus,
   deregisterSignal,
@@ -21,9 +21,7 @@ import {
   WORKFLOW_TYPE,
   workflowIdFor,
 } from '../workflows/messages.js';
-
-const CronofyAccountId = defineSearchAttributeKey('CronofyAccountId', 'KEYWORD');
-const CronofySyncState = defineSearchAttributeKey('CronofySyncState', 'KEYWORD');
+import { CronofyAccountId, CronofySyncState } from '../workflows/search-attributes.js';
 
 export class AccountNotFoundError extends Error {
   override name = 'AccountNotFoundError';
@@ -50,7 +48,7 @@ export class AccountWorkflows {
       accountId,
       timings: this.o.timings,
       callbackUrl: this.callbackUrlFor(accountId),
-      searchAttributes: this.o.searchAttributes !== false,
+      ...(this.o.searchAttributes === false ? { testing: { searchAttributes: false } } : {}),
     };
     return {
       workflowId: workflowIdFor(accountId),

@@ -4,43 +4,10 @@
  * The workflow only carries out the answer (timers, activities), so every decision is unit-tested
  * without Temporal.
  */
-import { debounceDueAt, lastModifiedFor, type PendingChanges } from './debounce.js';
-import type { DeregisterRequest, LastSync, SyncKind, SyncMode, SyncState, SyncTimings } from './messages.js';
 
-export interface QueuedRequest {
-  id: string;
-  mode: SyncMode;
-}
-
-/** Everything the workflow knows; carried whole across continue-as-new. Times are epoch ms. */
-export interface AccountData {
-  accountId: string;
-  initialized: boolean;
-  state: SyncState;
-  channelId: string | null;
-  /** When the current channel was created or last confirmed open. */
-  channelConfirmedAt: number | null;
-  lastNotificationAt: number | null;
-  pending: PendingChanges;
-  requests: QueuedRequest[];
-  needChannel: boolean;
-  needFull: boolean;
-  needCatchUp: boolean;
-  lastSyncs: Partial<Record<SyncKind, LastSync>>;
-  lastSuccessfulSyncAt: string | null;
-  watermark: string | null;
-  nextFullSyncAt: number | null;
-  nextWindowEdgeAt: number | null;
-  failingSince: number | null;
-  failures: number;
-  /** Cronofy work waits until then after a failure (deregister and new tokens do not). */
-  retryAt: number | null;
-  lastError: { message: string; type: string | null; at: string } | null;
-  profileDisconnected: { at: string } | null;
-  tokensUpdated: boolean;
-  deregister: DeregisterRequest | null;
-  ignoredNotifications: number;
-}
+import type { SyncKind, SyncTimings, SyncTrigger } from '../domain.js';
+import { debounceDueAt, lastModifiedFor } from './debounce.js';
+import { type AccountData, channelCheckDueAt } from './state.js';
 
 export type Step =
   | { kind: 'deregister' }
@@ -52,19 +19,13 @@ export type Step =
       kind: 'sync';
       sync: SyncKind;
       lastModified?: string;
-      trigger: 'notification' | 'manual' | 'schedule' | 'recovery';
+      trigger: SyncTrigger;
       /** Requests (signals, updates) this sync answers. */
       requestIds: string[];
       /** Takes the pending changes (incremental syncs, and full syncs which cover them). */
       takesPending: boolean;
     }
   | { kind: 'wait'; until: number | null };
-
-export function channelCheckDueAt(d: AccountData, t: SyncTimings): number | null {
-  if (!d.channelId) return null;
-  const lastSign = Math.max(d.lastNotificationAt ?? 0, d.channelConfirmedAt ?? 0);
-  return lastSign + t.channelCheckIntervalMs;
-}
 
 export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
   if (d.deregister) return { kind: 'deregister' };

@@ -8,7 +8,6 @@ import {
   CronofyNetworkError,
   CronofyRateLimitedError,
   CronofyServerError,
-  isRetryableCronofyError,
   NON_RETRYABLE_CRONOFY_ERRORS,
   parseRetryAfter,
 } from '../../src/cronofy/errors.js';
@@ -42,29 +41,6 @@ describe('error classes', () => {
       .map(([name]) => name);
     expect([...NON_RETRYABLE_CRONOFY_ERRORS].sort()).toEqual(nonRetryable.sort());
     expect(nonRetryable.sort()).toEqual(['CronofyAuthRevokedError', 'CronofyClientError']);
-  });
-
-  it('isRetryableCronofyError: instances, names after a Temporal boundary, and nothing else', () => {
-    expect(isRetryableCronofyError(samples.CronofyServerError)).toBe(true);
-    expect(isRetryableCronofyError(samples.CronofyRateLimitedError)).toBe(true);
-    expect(isRetryableCronofyError(samples.CronofyNetworkError)).toBe(true);
-    expect(isRetryableCronofyError(samples.CronofyClientError)).toBe(false);
-    expect(isRetryableCronofyError(samples.CronofyAuthRevokedError)).toBe(false);
-    // ActivityFailure { cause: ApplicationFailure { type } } as a workflow sees it.
-    expect(
-      isRetryableCronofyError({
-        name: 'ActivityFailure',
-        cause: { name: 'ApplicationFailure', type: 'CronofyServerError' },
-      }),
-    ).toBe(true);
-    expect(
-      isRetryableCronofyError({
-        name: 'ActivityFailure',
-        cause: { name: 'ApplicationFailure', type: 'CronofyClientError' },
-      }),
-    ).toBe(false);
-    expect(isRetryableCronofyError(new Error('boom'))).toBe(false);
-    expect(isRetryableCronofyError(undefined)).toBe(false);
   });
 
   it('keeps status, path and Cronofy’s body; the message summarises only safe codes', () => {

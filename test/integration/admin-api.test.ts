@@ -3,8 +3,8 @@
  * simulator, a worker): bearer auth and its scope, validation, unknown accounts, the OpenAPI
  * document, and an account's whole lifecycle through a real port.
  */
+
 import { Client, Connection } from '@temporalio/client';
-import { defineSearchAttributeKey } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/servers.js';
@@ -18,6 +18,7 @@ import { AccountsRepo } from '../../src/store/accounts-repo.js';
 import { collections } from '../../src/store/db.js';
 import { TokenCrypto } from '../../src/store/token-crypto.js';
 import { AccountWorkflows } from '../../src/temporal/account-workflows.js';
+import { CronofySyncState } from '../../src/workflows/search-attributes.js';
 import { uniqueName } from '../support/env.js';
 import {
   ADMIN_TOKEN,
@@ -130,8 +131,6 @@ async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 }
 
 const workflowId = (accountId: string) => `cronofy-account:${accountId}`;
-
-const CronofySyncState = defineSearchAttributeKey('CronofySyncState', 'KEYWORD');
 
 /**
  * What an operator finds in the Web UI: the workflow's `CronofySyncState` search attribute, and

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { addChange, noPendingChanges } from '../../src/workflows/debounce.js';
 import type { SyncTimings } from '../../src/workflows/messages.js';
-import { type AccountData, planNext } from '../../src/workflows/plan.js';
+import { planNext } from '../../src/workflows/plan.js';
+import type { AccountData } from '../../src/workflows/state.js';
 
 const t: SyncTimings = {
   debounceQuietMs: 2_000,

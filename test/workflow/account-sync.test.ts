@@ -10,7 +10,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMINGS } from '../../src/config.js';
-import type { AccountSyncInput } from '../../src/workflows/account-sync.js';
+import type { SyncTimings } from '../../src/domain.js';
+import type { AccountSyncInput, AccountSyncTestOptions } from '../../src/workflows/input.js';
 import {
   type AccountStatus,
   deregisterSignal,
@@ -51,7 +52,12 @@ interface Run {
 /** Runs `body` with a worker on a fresh task queue and a started account workflow. */
 async function withAccount(
   body: (r: Run) => Promise<void>,
-  opts: { input?: Partial<AccountSyncInput>; setup?: (f: FakeActivities) => void; record?: string } = {},
+  opts: {
+    timings?: SyncTimings;
+    testing?: AccountSyncTestOptions;
+    setup?: (f: FakeActivities) => void;
+    record?: string;
+  } = {},
 ): Promise<void> {
   const taskQueue = `wf-${randomUUID()}`;
   const fake = new FakeActivities(env);
@@ -70,12 +76,14 @@ async function withAccount(
       args: [
         {
           accountId,
-          timings: DEFAULT_TIMINGS,
+          timings: opts.timings ?? DEFAULT_TIMINGS,
           callbackUrl: `http://127.0.0.1/cronofy/notifications/${accountId}`,
-          searchAttributes: false,
-          // The time-skipping test server never dispatches activities that carry a priority.
-          taskPriorities: false,
-          ...opts.input,
+          testing: {
+            searchAttributes: false,
+            // The time-skipping test server never dispatches activities that carry a priority.
+            taskPriorities: false,
+            ...opts.testing,
+          },
         } satisfies AccountSyncInput,
       ],
     });
@@ -149,7 +157,7 @@ describe('accountSync workflow (time-skipping)', () => {
         record: 'burst',
         // The test server's clock runs in real time between skips; a quiet period far longer than
         // sending 200 signals can take on a loaded machine keeps the burst one burst.
-        input: { timings: { ...DEFAULT_TIMINGS, debounceQuietMs: 60_000, debounceMaxMs: 600_000 } },
+        timings: { ...DEFAULT_TIMINGS, debounceQuietMs: 60_000, debounceMaxMs: 600_000 },
       },
     );
   });
@@ -319,7 +327,7 @@ describe('accountSync workflow (time-skipping)', () => {
         },
         record: 'revoked-disconnected-reconnected',
         // A 6 h window (configurable, 24 h by default) keeps the number of backed-off attempts small.
-        input: { timings: { ...DEFAULT_TIMINGS, syncRetryWindowMs: 6 * HOUR } },
+        timings: { ...DEFAULT_TIMINGS, syncRetryWindowMs: 6 * HOUR },
       },
     );
   }, 120_000);
@@ -346,7 +354,7 @@ describe('accountSync workflow (time-skipping)', () => {
       },
       {
         // A 6 h retry window (24 h by default) keeps the number of backed-off attempts small.
-        input: { timings: { ...DEFAULT_TIMINGS, syncRetryWindowMs: 6 * HOUR } },
+        timings: { ...DEFAULT_TIMINGS, syncRetryWindowMs: 6 * HOUR },
         setup: (f) => {
           f.sync = async () => {
             if (failing) throw serverError();
@@ -406,7 +414,7 @@ describe('accountSync workflow (time-skipping)', () => {
         const s = await status();
         expect(s.lastSyncs.incremental?.at).not.toBe(before.lastSyncs.incremental?.at);
       },
-      { input: { historyLimit: 150 }, record: 'continue-as-new' },
+      { testing: { historyLimit: 150 }, record: 'continue-as-new' },
     );
   });
 
@@ -435,7 +443,12 @@ describe('accountSync workflow (time-skipping)', () => {
         taskQueue,
         workflowId: `cronofy-account:ghost-${randomUUID()}`,
         args: [
-          { accountId: 'ghost', timings: DEFAULT_TIMINGS, callbackUrl: 'http://x', searchAttributes: false },
+          {
+            accountId: 'ghost',
+            timings: DEFAULT_TIMINGS,
+            callbackUrl: 'http://x',
+            testing: { searchAttributes: false },
+          },
         ],
       });
       expect(result).toMatchObject({ state: 'closed', reason: 'not_registered' });

@@ -1,0 +1,364 @@
+/**
+ * The account workflow's state and every change to it, as plain data and pure functions: what a
+ * message records, what a sync, a channel call or a failure changes, and the `status` projection.
+ * No Temporal, no clock (callers pass `now`), so each transition is unit-tested directly
+ * (`test/unit/state.test.ts`); the workflow only calls activities and applies their outcomes here.
+ *
+ * A transition that changes the account's `SyncState` returns the state to enter; the workflow
+ * records it (`accounts.state`, the `CronofySyncState` search attribute).
+ */
+import type { SyncKind, SyncMode, SyncState, SyncTimings } from '../domain.js';
+import { addChange, debounceDueAt, mergePending, noPendingChanges, type PendingChanges } from './debounce.js';
+import type { ClassifiedFailure } from './failures.js';
+import type {
+  AccountStatus,
+  DeregisterRequest,
+  LastSync,
+  NotificationSignal,
+  SyncResult,
+} from './messages.js';
+import { failureRetryDelay, nextFullSyncAt, nextWindowEdgeAt } from './schedule.js';
+
+export interface QueuedRequest {
+  id: string;
+  mode: SyncMode;
+}
+
+/** Everything the workflow knows; carried whole across continue-as-new. Times are epoch ms. */
+export interface AccountData {
+  accountId: string;
+  initialized: boolean;
+  state: SyncState;
+  channelId: string | null;
+  /** When the current channel was created or last confirmed open. */
+  channelConfirmedAt: number | null;
+  lastNotificationAt: number | null;
+  pending: PendingChanges;
+  requests: QueuedRequest[];
+  needChannel: boolean;
+  needFull: boolean;
+  needCatchUp: boolean;
+  lastSyncs: Partial<Record<SyncKind, LastSync>>;
+  lastSuccessfulSyncAt: string | null;
+  watermark: string | null;
+  nextFullSyncAt: number | null;
+  nextWindowEdgeAt: number | null;
+  failingSince: number | null;
+  failures: number;
+  /** Cronofy work waits until then after a failure (deregister and new tokens do not). */
+  retryAt: number | null;
+  lastError: { message: string; type: string | null; at: string } | null;
+  profileDisconnected: { at: string } | null;
+  tokensUpdated: boolean;
+  deregister: DeregisterRequest | null;
+  ignoredNotifications: number;
+}
+
+export function initialData(accountId: string): AccountData {
+  return {
+    accountId,
+    initialized: false,
+    state: 'active',
+    channelId: null,
+    channelConfirmedAt: null,
+    lastNotificationAt: null,
+    pending: noPendingChanges(),
+    requests: [],
+    needChannel: true,
+    needFull: true,
+    needCatchUp: false,
+    lastSyncs: {},
+    lastSuccessfulSyncAt: null,
+    watermark: null,
+    nextFullSyncAt: null,
+    nextWindowEdgeAt: null,
+    failingSince: null,
+    failures: 0,
+    retryAt: null,
+    lastError: null,
+    profileDisconnected: null,
+    tokensUpdated: false,
+    deregister: null,
+    ignoredNotifications: 0,
+  };
+}
+
+// --- Messages -------------------------------------------------------------------------------
+
+/** Folds a Cronofy push in. Returns whether the loop has anything new to consider. */
+export function recordNotification(d: AccountData, n: NotificationSignal, now: number): boolean {
+  // A push for a channel that is not ours (an old one Cronofy still delivers, or a forged id that
+  // passed HMAC as a replay) changes nothing; counted so operators can see it.
+  if (n.channelId && d.channelId && n.channelId !== d.channelId) {
+    d.ignoredNotifications += 1;
+    return false;
+  }
+  switch (n.type) {
+    case 'change':
+      d.pending = addChange(d.pending, { changesSince: n.changesSince, at: now, receivedAt: n.receivedAt });
+      break;
+    case 'profile_disconnected':
+      d.profileDisconnected = { at: n.receivedAt };
+      break;
+    case 'profile_initial_sync_completed':
+      d.needFull = true;
+      break;
+    case 'verification':
+      break;
+    default:
+      // Cronofy says new types may appear: acknowledge and ignore.
+      d.ignoredNotifications += 1;
+      return false;
+  }
+  d.lastNotificationAt = now;
+  return true;
+}
+
+/** New tokens or settings were stored (`PUT /accounts/:id/tokens`, re-registration). */
+export function recordTokensUpdated(d: AccountData): void {
+  // Only meaningful when authorization is failing or gone: set while healthy, the flag would turn
+  // a later disconnect straight into a reconnect with the same bad tokens.
+  if (d.state === 'disconnected' || d.failingSince !== null) d.tokensUpdated = true;
+  // Otherwise re-check the channel, which replaces it if its calendar filter no longer matches
+  // (re-registration may change the calendars). One List Channels call.
+  else if (d.initialized) d.needChannel = true;
+}
+
+/** First run: the account as `loadAccount` found it. Timers start on the account's grid. */
+export function initialize(d: AccountData, channelId: string | null): void {
+  d.channelId = channelId;
+  d.needChannel = true;
+  d.initialized = true;
+}
+
+export function scheduleTimers(d: AccountData, now: number, t: SyncTimings): void {
+  d.nextFullSyncAt ??= nextFullSyncAt(d.accountId, now, t.fullSyncIntervalMs);
+  d.nextWindowEdgeAt ??= nextWindowEdgeAt(d.accountId, now, t.windowEdgeIntervalMs);
+}
+
+// --- Syncs ----------------------------------------------------------------------------------
+
+/** What a sync took from the state, so a failure can put it back. */
+export interface TakenForSync {
+  pending: PendingChanges;
+  requests: QueuedRequest[];
+  needFull: boolean;
+  needCatchUp: boolean;
+}
+
+export interface SyncPlan {
+  sync: SyncKind;
+  requestIds: string[];
+  takesPending: boolean;
+}
+
+/**
+ * The stored tokens are about to be used (a sync or a channel call): a `tokensUpdated` signal that
+ * arrives from now on is about newer tokens than the ones this call tries.
+ */
+export function useTokens(d: AccountData): void {
+  d.tokensUpdated = false;
+}
+
+export function startSync(d: AccountData, step: SyncPlan): TakenForSync {
+  const taken: TakenForSync = {
+    pending: step.takesPending ? d.pending : noPendingChanges(),
+    requests: d.requests.filter((r) => step.requestIds.includes(r.id)),
+    needFull: d.needFull,
+    needCatchUp: d.needCatchUp,
+  };
+  if (step.takesPending) d.pending = noPendingChanges();
+  d.requests = d.requests.filter((r) => !step.requestIds.includes(r.id));
+  if (step.sync === 'full') d.needFull = false;
+  if (step.sync === 'catch_up' || step.sync === 'full') d.needCatchUp = false;
+  return taken;
+}
+
+export function applySyncResult(
+  d: AccountData,
+  sync: SyncKind,
+  result: SyncResult,
+  now: number,
+  t: SyncTimings,
+): SyncState | null {
+  d.lastSyncs[sync] = {
+    kind: sync,
+    at: result.finishedAt,
+    upserted: result.upserted,
+    deleted: result.deleted,
+    pages: result.pages,
+  };
+  d.lastSuccessfulSyncAt = result.finishedAt;
+  // A window-edge read covers only +194..+201 days: it says nothing about changes elsewhere.
+  if (sync !== 'window_edge') d.watermark = result.watermark;
+  if (sync === 'full') d.nextFullSyncAt = nextFullSyncAt(d.accountId, now, t.fullSyncIntervalMs);
+  if (sync === 'window_edge') d.nextWindowEdgeAt = nextWindowEdgeAt(d.accountId, now, t.windowEdgeIntervalMs);
+  return recover(d);
+}
+
+/**
+ * A sync failed for good (its retry window is over, or retrying cannot help). Nothing taken is lost:
+ * pending changes and flags go back for the next attempt. Returns the state to enter.
+ */
+export function applySyncFailure(
+  d: AccountData,
+  taken: TakenForSync,
+  f: ClassifiedFailure,
+  now: number,
+): SyncState | null {
+  d.pending = mergePending(taken.pending, d.pending);
+  d.needFull ||= taken.needFull;
+  d.needCatchUp ||= taken.needCatchUp;
+  if (f.cls === 'not_registered') {
+    d.deregister = { purge: false };
+    return null;
+  }
+  return recordFailure(d, f, now);
+}
+
+/**
+ * After a transient sync failure: the whole retry window passed with Cronofy failing, so the
+ * channel may have been closed by Cronofy meanwhile (our pushes may have failed too). Recreate it
+ * and re-read everything. Applied once the degraded state is recorded.
+ */
+export function assumeChannelLost(d: AccountData): void {
+  d.needChannel = true;
+  d.needFull = true;
+  d.pending = noPendingChanges();
+}
+
+// --- Channel --------------------------------------------------------------------------------
+
+export function applyChannelEnsured(
+  d: AccountData,
+  res: { channelId: string; created: boolean },
+  now: number,
+): void {
+  const replaced = d.channelId !== null && d.channelId !== res.channelId;
+  d.channelId = res.channelId;
+  d.channelConfirmedAt = now;
+  d.needChannel = false;
+  // A new channel means pushes may have been missed while the old one was gone.
+  if (replaced || res.created) d.needCatchUp = d.needCatchUp || d.watermark !== null;
+}
+
+/** Creating or finding the channel failed. `not_registered` ends the account; anything else degrades it. */
+export function applyChannelFailure(d: AccountData, f: ClassifiedFailure, now: number): SyncState | null {
+  if (f.cls === 'not_registered') {
+    d.deregister = { purge: false };
+    return null;
+  }
+  return recordFailure(d, { cls: f.cls, message: `channel: ${f.message}` }, now);
+}
+
+export function applyChannelChecked(d: AccountData, open: boolean, now: number): SyncState | null {
+  if (open) d.channelConfirmedAt = now;
+  else {
+    // Cronofy closed it (after 24 h of failed deliveries): recreate, then catch up what was missed.
+    d.needChannel = true;
+    d.needCatchUp = true;
+  }
+  return recover(d);
+}
+
+/** The periodic channel check failed: degraded, and checked again after the backoff. */
+export function applyChannelCheckFailure(d: AccountData, f: ClassifiedFailure, now: number): SyncState {
+  return recordFailure(d, { cls: f.cls, message: `channel check: ${f.message}` }, now);
+}
+
+// --- Authorization ----------------------------------------------------------------------------
+
+/** Authorization failed for the whole retry window: the channel is closed, wait for new tokens. */
+export function applyDisconnect(d: AccountData): SyncState {
+  d.channelId = null;
+  d.retryAt = null;
+  return 'disconnected';
+}
+
+/** New tokens after a disconnect: start over with a new channel and a full read. */
+export function applyReconnect(d: AccountData): SyncState {
+  d.tokensUpdated = false;
+  d.failingSince = null;
+  d.failures = 0;
+  d.retryAt = null;
+  d.needChannel = true;
+  d.needFull = true;
+  return 'active';
+}
+
+export function applyDeregistered(d: AccountData): void {
+  d.state = 'closed';
+  d.channelId = null;
+}
+
+// --- Failures -------------------------------------------------------------------------------
+
+function recordFailure(d: AccountData, f: ClassifiedFailure, now: number): SyncState {
+  d.failingSince ??= now;
+  d.failures += 1;
+  d.retryAt = now + failureRetryDelay(d.failures);
+  d.lastError = { message: f.message, type: f.cls, at: new Date(now).toISOString() };
+  return 'degraded';
+}
+
+/** A Cronofy call succeeded: failures are over; a degraded account is active again. */
+function recover(d: AccountData): SyncState | null {
+  d.failingSince = null;
+  d.failures = 0;
+  d.retryAt = null;
+  return d.state === 'degraded' ? 'active' : null;
+}
+
+// --- Status ---------------------------------------------------------------------------------
+
+export function channelCheckDueAt(d: AccountData, t: SyncTimings): number | null {
+  if (!d.channelId) return null;
+  const lastSign = Math.max(d.lastNotificationAt ?? 0, d.channelConfirmedAt ?? 0);
+  return lastSign + t.channelCheckIntervalMs;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The `status` query result (and `GET /accounts/:accountId`). */
+export function statusOf(d: AccountData, running: SyncKind | null, t: SyncTimings): AccountStatus {
+  return {
+    accountId: d.accountId,
+    state: d.state,
+    channel: {
+      id: d.channelId,
+      lastNotificationAt: iso(d.lastNotificationAt),
+      lastCheckedAt: iso(d.channelConfirmedAt),
+    },
+    lastSyncs: d.lastSyncs,
+    lastSuccessfulSyncAt: d.lastSuccessfulSyncAt,
+    watermark: d.watermark,
+    pending: {
+      notifications: d.pending.count,
+      earliestChangesSince: d.pending.earliestChangesSince,
+      firstPendingAt: iso(d.pending.firstAt),
+      requested: d.requests.map((r) => r.mode),
+      syncDueAt: iso(debounceDueAt(d.pending, { quietMs: t.debounceQuietMs, maxMs: t.debounceMaxMs })),
+    },
+    running,
+    nextFullSyncAt: iso(d.nextFullSyncAt),
+    nextWindowEdgeSyncAt: iso(d.nextWindowEdgeAt),
+    nextChannelCheckAt: iso(channelCheckDueAt(d, t)),
+    failingSince: iso(d.failingSince),
+    lastError: d.lastError,
+    profileDisconnected: d.profileDisconnected,
+  };
+}
+
+/** What the loop is waiting for, for the timer's label in the Web UI. */
+export function nextDueLabel(s: AccountStatus): string {
+  const due: [string, string | null][] = [
+    ['debounced sync', s.pending.syncDueAt],
+    ['full sync', s.nextFullSyncAt],
+    ['window-edge sync', s.nextWindowEdgeSyncAt],
+    ['channel check', s.nextChannelCheckAt],
+  ];
+  const next = due
+    .filter((d): d is [string, string] => d[1] !== null)
+    .sort((a, b) => a[1].localeCompare(b[1]))[0];
+  return next ? next[0] : 'a message';
+}

@@ -1,0 +1,330 @@
+/**
+ * The account workflow's state transitions, without Temporal: each message and each activity
+ * outcome applied to plain data. The workflow tests (time-skipping server) cover the wiring.
+ */
+import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TIMINGS } from '../../src/config.js';
+import { addChange, noPendingChanges } from '../../src/workflows/debounce.js';
+import { classifyFailure, NON_RETRYABLE_FAILURE_TYPES } from '../../src/workflows/failures.js';
+import type { SyncResult } from '../../src/workflows/messages.js';
+import { nextFullSyncAt, nextWindowEdgeAt } from '../../src/workflows/schedule.js';
+import * as S from '../../src/workflows/state.js';
+
+const t = DEFAULT_TIMINGS;
+const NOW = Date.parse('2026-11-30T12:00:00Z');
+
+function ready(over: Partial<S.AccountData> = {}): S.AccountData {
+  const d = S.initialData('acc');
+  S.initialize(d, 'chn_1');
+  return { ...d, needChannel: false, needFull: false, watermark: '2026-11-30T11:00:00Z', ...over };
+}
+
+const result = (over: Partial<SyncResult> = {}): SyncResult => ({
+  kind: 'incremental',
+  pages: 2,
+  upserted: 5,
+  deleted: 1,
+  unchanged: 0,
+  startedAt: '2026-11-30T12:00:00.000Z',
+  finishedAt: '2026-11-30T12:00:03.000Z',
+  watermark: '2026-11-30T11:59:00Z',
+  ...over,
+});
+
+const change = (changesSince: string, at = NOW) => ({
+  type: 'change',
+  changesSince,
+  channelId: 'chn_1',
+  receivedAt: new Date(at).toISOString(),
+});
+
+describe('messages', () => {
+  it('a change is folded into the pending changes and wakes the loop', () => {
+    const d = ready();
+    expect(S.recordNotification(d, change('2026-11-30T11:30:00Z'), NOW)).toBe(true);
+    expect(d.pending.count).toBe(1);
+    expect(d.pending.earliestChangesSince).toBe('2026-11-30T11:30:00.000Z');
+    expect(d.lastNotificationAt).toBe(NOW);
+  });
+
+  it('a push for another channel, or of an unknown type, is counted and ignored', () => {
+    const d = ready();
+    expect(S.recordNotification(d, { ...change('2026-11-30T11:30:00Z'), channelId: 'chn_old' }, NOW)).toBe(
+      false,
+    );
+    expect(S.recordNotification(d, { type: 'brand_new', receivedAt: 'x' }, NOW)).toBe(false);
+    expect(d.ignoredNotifications).toBe(2);
+    expect(d.pending.count).toBe(0);
+    expect(d.lastNotificationAt).toBeNull();
+  });
+
+  it('profile pushes: initial sync completed asks for a full sync; disconnected is recorded', () => {
+    const d = ready();
+    S.recordNotification(d, { type: 'profile_initial_sync_completed', receivedAt: 'r1' }, NOW);
+    S.recordNotification(d, { type: 'profile_disconnected', receivedAt: '2026-11-30T12:00:00Z' }, NOW);
+    expect(d.needFull).toBe(true);
+    expect(d.profileDisconnected).toEqual({ at: '2026-11-30T12:00:00Z' });
+  });
+
+  it('new tokens while healthy re-check the channel; while failing or disconnected they allow a retry', () => {
+    const healthy = ready();
+    S.recordTokensUpdated(healthy);
+    expect(healthy).toMatchObject({ needChannel: true, tokensUpdated: false });
+
+    const failing = ready({ failingSince: NOW - 1 });
+    S.recordTokensUpdated(failing);
+    expect(failing).toMatchObject({ needChannel: false, tokensUpdated: true });
+
+    const gone = ready({ state: 'disconnected' });
+    S.recordTokensUpdated(gone);
+    expect(gone.tokensUpdated).toBe(true);
+
+    const fresh = S.initialData('acc'); // not initialized yet: the first run checks the channel anyway
+    S.recordTokensUpdated(fresh);
+    expect(fresh.tokensUpdated).toBe(false);
+  });
+
+  it('timers start on the account grid and are kept once set', () => {
+    const d = S.initialData('acc');
+    S.scheduleTimers(d, NOW, t);
+    expect(d.nextFullSyncAt).toBe(nextFullSyncAt('acc', NOW, t.fullSyncIntervalMs));
+    expect(d.nextWindowEdgeAt).toBe(nextWindowEdgeAt('acc', NOW, t.windowEdgeIntervalMs));
+    const before = d.nextFullSyncAt;
+    S.scheduleTimers(d, NOW + 86_400_000, t);
+    expect(d.nextFullSyncAt).toBe(before);
+  });
+});
+
+describe('syncs', () => {
+  it('an incremental sync takes the pending changes and its requests; success records it', () => {
+    const d = ready({
+      requests: [
+        { id: 'r1', mode: 'incremental' },
+        { id: 'r2', mode: 'full' },
+      ],
+    });
+    d.pending = addChange(d.pending, { changesSince: '2026-11-30T11:30:00Z', at: NOW, receivedAt: 'x' });
+    const taken = S.startSync(d, { sync: 'incremental', requestIds: ['r1'], takesPending: true });
+    expect(taken.pending.count).toBe(1);
+    expect(taken.requests.map((r) => r.id)).toEqual(['r1']);
+    expect(d.pending.count).toBe(0);
+    expect(d.requests.map((r) => r.id)).toEqual(['r2']);
+
+    expect(S.applySyncResult(d, 'incremental', result(), NOW, t)).toBeNull();
+    expect(d.watermark).toBe('2026-11-30T11:59:00Z');
+    expect(d.lastSyncs.incremental).toEqual({
+      kind: 'incremental',
+      at: '2026-11-30T12:00:03.000Z',
+      upserted: 5,
+      deleted: 1,
+      pages: 2,
+    });
+    expect(d.lastSuccessfulSyncAt).toBe('2026-11-30T12:00:03.000Z');
+  });
+
+  it('a full sync clears the full and catch-up needs and moves the full-sync timer on', () => {
+    const d = ready({ needFull: true, needCatchUp: true, nextFullSyncAt: NOW - 1 });
+    S.startSync(d, { sync: 'full', requestIds: [], takesPending: true });
+    expect(d).toMatchObject({ needFull: false, needCatchUp: false });
+    S.applySyncResult(d, 'full', result({ kind: 'full' }), NOW, t);
+    expect(d.nextFullSyncAt).toBe(nextFullSyncAt('acc', NOW, t.fullSyncIntervalMs));
+  });
+
+  it('a window-edge sync keeps the watermark (it read only +194..+201 days)', () => {
+    const d = ready();
+    S.startSync(d, { sync: 'window_edge', requestIds: [], takesPending: false });
+    S.applySyncResult(
+      d,
+      'window_edge',
+      result({ kind: 'window_edge', watermark: '2030-01-01T00:00:00Z' }),
+      NOW,
+      t,
+    );
+    expect(d.watermark).toBe('2026-11-30T11:00:00Z');
+    expect(d.nextWindowEdgeAt).toBe(nextWindowEdgeAt('acc', NOW, t.windowEdgeIntervalMs));
+  });
+
+  it('success after failures recovers: a degraded account becomes active', () => {
+    const d = ready({ state: 'degraded', failingSince: NOW - 5_000, failures: 3, retryAt: NOW });
+    expect(S.applySyncResult(d, 'incremental', result(), NOW, t)).toBe('active');
+    expect(d).toMatchObject({ failingSince: null, failures: 0, retryAt: null });
+  });
+
+  it('a failed sync puts back what it took, merged with what arrived meanwhile, and degrades', () => {
+    const d = ready({ needFull: true, requests: [{ id: 'r1', mode: 'full' }] });
+    d.pending = addChange(d.pending, { changesSince: '2026-11-30T11:30:00Z', at: NOW, receivedAt: 'x' });
+    const taken = S.startSync(d, { sync: 'full', requestIds: ['r1'], takesPending: true });
+    d.pending = addChange(d.pending, { changesSince: '2026-11-30T11:45:00Z', at: NOW + 1, receivedAt: 'y' });
+
+    const next = S.applySyncFailure(d, taken, { cls: 'client', message: 'Cronofy said 422' }, NOW + 2);
+    expect(next).toBe('degraded');
+    expect(d.pending.count).toBe(2);
+    expect(d.pending.earliestChangesSince).toBe('2026-11-30T11:30:00.000Z');
+    expect(d.needFull).toBe(true);
+    expect(d.failingSince).toBe(NOW + 2);
+    expect(d.failures).toBe(1);
+    expect(d.retryAt).toBeGreaterThan(NOW + 2);
+    expect(d.lastError).toEqual({
+      message: 'Cronofy said 422',
+      type: 'client',
+      at: new Date(NOW + 2).toISOString(),
+    });
+
+    S.applySyncFailure(
+      d,
+      S.startSync(d, { sync: 'full', requestIds: [], takesPending: true }),
+      { cls: 'client', message: 'again' },
+      NOW + 9,
+    );
+    expect(d.failingSince).toBe(NOW + 2); // the first failure is when it started failing
+    expect(d.failures).toBe(2);
+  });
+
+  it('a sync for an account no longer registered deregisters it without a failure', () => {
+    const d = ready();
+    const taken = S.startSync(d, { sync: 'incremental', requestIds: [], takesPending: true });
+    expect(S.applySyncFailure(d, taken, { cls: 'not_registered', message: 'gone' }, NOW)).toBeNull();
+    expect(d.deregister).toEqual({ purge: false });
+    expect(d.failures).toBe(0);
+  });
+
+  it('after a transient failure the channel is assumed lost: recreate it and re-read everything', () => {
+    const d = ready();
+    d.pending = addChange(noPendingChanges(), {
+      changesSince: '2026-11-30T11:30:00Z',
+      at: NOW,
+      receivedAt: 'x',
+    });
+    S.assumeChannelLost(d);
+    expect(d).toMatchObject({ needChannel: true, needFull: true });
+    expect(d.pending.count).toBe(0);
+  });
+});
+
+describe('channel', () => {
+  it('a newly created channel asks for a catch-up once something was synced', () => {
+    const d = ready({ needChannel: true });
+    S.applyChannelEnsured(d, { channelId: 'chn_2', created: true }, NOW);
+    expect(d).toMatchObject({
+      channelId: 'chn_2',
+      channelConfirmedAt: NOW,
+      needChannel: false,
+      needCatchUp: true,
+    });
+
+    const first = ready({ channelId: null, watermark: null, needChannel: true });
+    S.applyChannelEnsured(first, { channelId: 'chn_1', created: true }, NOW);
+    expect(first.needCatchUp).toBe(false); // nothing synced yet: the initial full sync covers it
+
+    const same = ready({ needChannel: true });
+    S.applyChannelEnsured(same, { channelId: 'chn_1', created: false }, NOW);
+    expect(same.needCatchUp).toBe(false);
+  });
+
+  it('a channel that cannot be ensured degrades the account, or deregisters it when it is gone', () => {
+    const d = ready({ needChannel: true });
+    expect(S.applyChannelFailure(d, { cls: 'transient', message: 'timed out' }, NOW)).toBe('degraded');
+    expect(d.lastError?.message).toBe('channel: timed out');
+    const gone = ready();
+    expect(S.applyChannelFailure(gone, { cls: 'not_registered', message: 'x' }, NOW)).toBeNull();
+    expect(gone.deregister).toEqual({ purge: false });
+  });
+
+  it('a check that finds the channel closed asks for a new one and a catch-up', () => {
+    const open = ready({ state: 'degraded', failingSince: NOW - 1, failures: 1 });
+    expect(S.applyChannelChecked(open, true, NOW)).toBe('active');
+    expect(open.channelConfirmedAt).toBe(NOW);
+    const closed = ready();
+    expect(S.applyChannelChecked(closed, false, NOW)).toBeNull();
+    expect(closed).toMatchObject({ needChannel: true, needCatchUp: true });
+    expect(S.applyChannelCheckFailure(closed, { cls: 'transient', message: '503' }, NOW)).toBe('degraded');
+    expect(closed.lastError?.message).toBe('channel check: 503');
+  });
+
+  it('the channel check is due a check interval after the last sign of life', () => {
+    const d = ready({ channelConfirmedAt: NOW, lastNotificationAt: NOW + 1_000 });
+    expect(S.channelCheckDueAt(d, t)).toBe(NOW + 1_000 + t.channelCheckIntervalMs);
+    expect(S.channelCheckDueAt(ready({ channelId: null }), t)).toBeNull();
+  });
+});
+
+describe('authorization and deregistration', () => {
+  it('disconnect drops the channel and stops retrying; reconnect starts over', () => {
+    const d = ready({ state: 'degraded', failingSince: NOW - 1, failures: 9, retryAt: NOW + 1 });
+    expect(S.applyDisconnect(d)).toBe('disconnected');
+    expect(d).toMatchObject({ channelId: null, retryAt: null });
+    d.state = 'disconnected';
+    d.tokensUpdated = true;
+    expect(S.applyReconnect(d)).toBe('active');
+    expect(d).toMatchObject({
+      tokensUpdated: false,
+      failingSince: null,
+      failures: 0,
+      needChannel: true,
+      needFull: true,
+    });
+  });
+
+  it('deregistered: closed, no channel', () => {
+    const d = ready();
+    S.applyDeregistered(d);
+    expect(d).toMatchObject({ state: 'closed', channelId: null });
+  });
+});
+
+describe('status', () => {
+  it('projects the state, with the debounced sync due time from debounce.ts', () => {
+    const d = ready({ lastNotificationAt: NOW });
+    d.pending = addChange(noPendingChanges(), {
+      changesSince: '2026-11-30T11:30:00Z',
+      at: NOW,
+      receivedAt: 'x',
+    });
+    d.requests = [{ id: 'r', mode: 'full' }];
+    const s = S.statusOf(d, 'full', t);
+    expect(s.pending).toEqual({
+      notifications: 1,
+      earliestChangesSince: '2026-11-30T11:30:00.000Z',
+      firstPendingAt: new Date(NOW).toISOString(),
+      requested: ['full'],
+      syncDueAt: new Date(NOW + Math.min(t.debounceQuietMs, t.debounceMaxMs)).toISOString(),
+    });
+    expect(s.running).toBe('full');
+    expect(s.channel).toEqual({
+      id: 'chn_1',
+      lastNotificationAt: new Date(NOW).toISOString(),
+      lastCheckedAt: null,
+    });
+    expect(S.nextDueLabel(s)).toBe('debounced sync');
+    expect(S.statusOf(ready(), null, t).pending.syncDueAt).toBeNull();
+  });
+});
+
+describe('failure classification', () => {
+  const app = (type: string, status?: number) =>
+    ApplicationFailure.create({ type, message: `${type} ${status ?? ''}`, details: [{ status }] });
+  const viaActivity = (cause: Error) =>
+    new ActivityFailure('activity failed', 'syncEvents', 'id', RetryState.NON_RETRYABLE_FAILURE, 'id', cause);
+
+  it('maps failure types to what they mean for the account', () => {
+    expect(classifyFailure(viaActivity(app('CronofyAuthRevokedError'))).cls).toBe('auth');
+    expect(classifyFailure(viaActivity(app('CronofyClientError', 403))).cls).toBe('auth');
+    expect(classifyFailure(viaActivity(app('CronofyClientError', 422))).cls).toBe('client');
+    expect(classifyFailure(viaActivity(app('AccountNotRegistered'))).cls).toBe('not_registered');
+    expect(classifyFailure(viaActivity(app('CronofyServerError', 503))).cls).toBe('transient');
+    expect(classifyFailure(viaActivity(new TimeoutFailure('t', undefined, 'HEARTBEAT' as never)))).toEqual({
+      cls: 'transient',
+      message: 'timed out (HEARTBEAT)',
+    });
+    expect(classifyFailure(new Error('boom'))).toEqual({ cls: 'transient', message: 'boom' });
+  });
+
+  it('the retry policy gives up at once on exactly the types retrying cannot fix', () => {
+    expect([...NON_RETRYABLE_FAILURE_TYPES].sort()).toEqual([
+      'AccountNotRegistered',
+      'CronofyAuthRevokedError',
+      'CronofyClientError',
+    ]);
+  });
+});
