@@ -8,11 +8,12 @@ import { type Collection, ObjectId } from 'mongodb';
 import type { AccountAuth, CronofyClient } from '../cronofy/client.js';
 import type { ReadEventsParams } from '../cronofy/types.js';
 import { fullSyncWindow, windowEdgeWindow } from '../cronofy/window.js';
-import { DAY_MS, toCronofyTime } from '../lib/time.js';
+import { toCronofyTime } from '../lib/time.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountInfo } from '../store/accounts-repo.js';
 import type { SyncRunDoc } from '../store/db.js';
 import type { EventsRepo } from '../store/events-repo.js';
+import { FullSyncReconciliation } from '../store/full-sync-reconciliation.js';
 import type { SyncInput, SyncResult } from '../workflows/messages.js';
 
 /** Cronofy's clock and ours may disagree a little; a watermark this far back cannot miss a change. */
@@ -201,10 +202,15 @@ async function syncPages(
   }
   const startedAt = new Date(progress.startedAt);
   const params = readParams(input, account, startedAt);
-  const fullSyncStartedAt = input.kind === 'full' ? startedAt : undefined;
-
-  let unseen: Set<string> | undefined;
-  const resumedMidRead = Boolean(progress.nextPageUrl) || progress.readDone;
+  const reconciliation =
+    input.kind === 'full'
+      ? new FullSyncReconciliation(
+          deps.events,
+          input.accountId,
+          startedAt,
+          Boolean(progress.nextPageUrl) || progress.readDone,
+        )
+      : undefined;
   try {
     if (!progress.readDone) {
       const pages = client.readEventsPages(
@@ -212,16 +218,11 @@ async function syncPages(
         params,
         progress.nextPageUrl ? { startUrl: progress.nextPageUrl } : {},
       );
-      // A full sync reads every stored version of the account once, rather than once per page.
-      const known = input.kind === 'full' ? await deps.events.storedVersions(input.accountId) : undefined;
-      // What this attempt has not seen yet of what was stored when it began: reconciliation's candidates.
-      unseen = known ? new Set(known.keys()) : undefined;
+      await reconciliation?.loadStoredVersions();
       for await (const page of prefetching(pages)) {
-        if (unseen) for (const e of page.events) unseen.delete(e.event_uid);
-        const written = await deps.events.writePage(input.accountId, page.events, now(), {
-          fullSyncStartedAt,
-          known,
-        });
+        const written = reconciliation
+          ? await reconciliation.writePage(page.events, now())
+          : await deps.events.writePage(input.accountId, page.events, now());
         progress = {
           ...progress,
           pages: progress.pages + 1,
@@ -237,20 +238,8 @@ async function syncPages(
       keep.beat(progress);
     }
 
-    if (input.kind === 'full') {
-      // Reconcile deletions inside the window, one day in from each edge so events straddling an
-      // edge (which Cronofy may or may not return) are never tombstoned by mistake.
-      const w = fullSyncWindow(startedAt.getTime());
-      const tombstoned = await deps.events.tombstoneUnseen(
-        input.accountId,
-        new Date(w.fromAt.getTime() + DAY_MS),
-        new Date(w.toAt.getTime() - DAY_MS),
-        startedAt,
-        now(),
-        // Only when this attempt read every page itself: a resumed attempt did not see the pages
-        // written before it, and leaves the choice to the filter (lastSeenFullSyncAt).
-        unseen && !resumedMidRead ? { onlyAmong: [...unseen] } : {},
-      );
+    if (reconciliation) {
+      const tombstoned = await reconciliation.finish(now());
       progress = {
         ...progress,
         deleted: progress.deleted + tombstoned,
