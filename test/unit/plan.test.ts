@@ -155,7 +155,7 @@ describe('planNext', () => {
 });
 
 describe('sameCalendars', async () => {
-  const { sameCalendars } = await import('../../src/activities/index.js');
+  const { sameCalendars } = await import('../../src/activities/channels.js');
   it('compares as sets; null and empty mean all calendars', () => {
     expect(sameCalendars(['a', 'b'], ['b', 'a'])).toBe(true);
     expect(sameCalendars(null, [])).toBe(true);

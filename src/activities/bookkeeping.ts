@@ -1,0 +1,39 @@
+/**
+ * MongoDB-only activities: what the workflow reads of the registration, and what it records about
+ * the account (its channel, its state, the end of a deregistration).
+ */
+import type { SyncState } from '../domain.js';
+import type { AccountsRepo } from '../store/accounts-repo.js';
+import type { EventsRepo } from '../store/events-repo.js';
+import type { AccountInfoResult } from '../workflows/messages.js';
+
+export function bookkeepingActivities(deps: { accounts: AccountsRepo; events: EventsRepo }) {
+  return {
+    async loadAccount({ accountId }: { accountId: string }): Promise<AccountInfoResult> {
+      const a = await deps.accounts.get(accountId);
+      if (!a || a.deregisteredAt) return { registered: false };
+      return {
+        registered: true,
+        dataCenter: a.dataCenter,
+        calendarIds: a.calendarIds,
+        channelId: a.channelId || null,
+      };
+    },
+
+    async recordChannel(input: { accountId: string; channelId: string | null }): Promise<void> {
+      await deps.accounts.setChannel(input.accountId, input.channelId);
+    },
+
+    async recordAccountState(input: { accountId: string; state: SyncState }): Promise<void> {
+      await deps.accounts.setState(input.accountId, input.state);
+    },
+
+    async finishDeregistration(input: { accountId: string; purge: boolean }): Promise<void> {
+      await deps.accounts.markDeregistered(input.accountId);
+      if (input.purge) {
+        await deps.events.deleteAccount(input.accountId);
+        await deps.accounts.delete(input.accountId);
+      }
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Channel activities: find or create the account's push notification channel, check it is still
+ * open (Cronofy closes a channel after 24 h of failed deliveries), and close it.
+ */
+import { Context } from '@temporalio/activity';
+import type { AccountAuth, CronofyClient } from '../cronofy/client.js';
+import type { AccountInfo, AccountsRepo } from '../store/accounts-repo.js';
+import { withCronofyFailures } from './failures.js';
+
+/** What channel activities need: the live account, and a client with its auth at a priority. */
+export interface ChannelDeps {
+  accounts: AccountsRepo;
+  /** The registration, or a non-retryable `AccountNotRegistered` failure. */
+  liveAccount(accountId: string): Promise<AccountInfo>;
+  cronofyFor(
+    account: Pick<AccountInfo, 'accountId' | 'dataCenter'>,
+    priority: 'urgent' | 'background',
+  ): {
+    client: CronofyClient;
+    auth: AccountAuth;
+  };
+}
+
+export function channelActivities(deps: ChannelDeps) {
+  return {
+    /** Finds our channel among the account's open ones, or creates it. Idempotent. */
+    async ensureChannel(input: {
+      accountId: string;
+      callbackUrl: string;
+      currentChannelId: string | null;
+    }): Promise<{ channelId: string; created: boolean }> {
+      const account = await deps.liveAccount(input.accountId);
+      const { client, auth } = deps.cronofyFor(account, 'urgent');
+      return withCronofyFailures(async () => {
+        const open = await client.listChannels(auth);
+        const wanted = account.calendarIds?.length ? account.calendarIds : null;
+        const mine = open.filter((c) => c.callback_url === input.callbackUrl);
+        // A channel whose calendar filter no longer matches the registration (calendars were added
+        // or removed) would never push changes for the new calendars: replace it.
+        const matching = mine.filter((c) => sameCalendars(c.filters?.calendar_ids ?? null, wanted));
+        for (const stale of mine.filter((c) => !matching.includes(c))) {
+          await client.closeChannel(auth, stale.channel_id);
+        }
+        const ours = matching.find((c) => c.channel_id === input.currentChannelId) ?? matching[0];
+        let channelId: string;
+        let created = false;
+        if (ours) {
+          channelId = ours.channel_id;
+        } else {
+          const filters = wanted ? { calendar_ids: wanted } : undefined;
+          const ch = await client.createChannel(auth, { callbackUrl: input.callbackUrl, filters });
+          channelId = ch.channel_id;
+          created = true;
+        }
+        await deps.accounts.setChannel(input.accountId, channelId);
+        Context.current().log.info('channel ensured', { accountId: input.accountId, channelId, created });
+        return { channelId, created };
+      });
+    },
+
+    async checkChannel(input: { accountId: string; channelId: string }): Promise<{ open: boolean }> {
+      const account = await deps.liveAccount(input.accountId);
+      const { client, auth } = deps.cronofyFor(account, 'background');
+      return withCronofyFailures(async () => {
+        const open = await client.listChannels(auth);
+        return { open: open.some((c) => c.channel_id === input.channelId) };
+      });
+    },
+
+    async closeChannel(input: { accountId: string; channelId: string }): Promise<void> {
+      // Also for a deregistered account: its channel must still be closed.
+      const account = await deps.accounts.get(input.accountId);
+      if (!account) return;
+      const { client, auth } = deps.cronofyFor(account, 'urgent');
+      await withCronofyFailures(() => client.closeChannel(auth, input.channelId));
+      await deps.accounts.setChannel(input.accountId, null);
+    },
+  };
+}
+
+/** Same set of calendar ids; `null`/empty both mean "all calendars". Pure. */
+export function sameCalendars(a: readonly string[] | null, b: readonly string[] | null): boolean {
+  const x = new Set(a ?? []);
+  const y = new Set(b ?? []);
+  return x.size === y.size && [...x].every((v) => y.has(v));
+}
