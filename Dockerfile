@@ -32,7 +32,7 @@ COPY --from=build /app/dist ./dist
 # runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 3000
-# Exec form: SIGTERM reaches node itself; the API closes first, then the worker drains (main.ts).
+# Exec form: SIGTERM reaches node itself; the API closes first, then the worker drains (src/main.ts).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "dist/main.js"]
 CMD ["all"]
