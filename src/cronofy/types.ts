@@ -1,5 +1,5 @@
 /**
- * Cronofy's wire types, as far as we know them (shared/cronofy-notes.md). These are the boundary:
+ * Cronofy's wire types, as far as we know them (Cronofy's API reference and captured traffic). These are the boundary:
  * everything inward (store mapping, activities, workflow) is typed from here.
  * Cronofy adds fields without notice, so every object type keeps an index signature and callers
  * must never fail on fields they do not know.

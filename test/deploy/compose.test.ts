@@ -31,7 +31,7 @@ const compose = YAML.parse(read('docker-compose.yml'), { merge: true }) as {
 const services = compose.services;
 const ours = ['api', 'worker'] as const;
 
-/** Every variable of CONTRACT.md's configuration table, and which role reads it. */
+/** Every variable of the README's configuration table, and which role reads it. */
 const CONTRACT_VARS: Record<string, { api: boolean; worker: boolean }> = {
   CRONOFY_CLIENT_ID: { api: true, worker: true }, // required by the config of either role
   CRONOFY_CLIENT_SECRET: { api: true, worker: true }, // api: verifies pushes; worker: refreshes tokens

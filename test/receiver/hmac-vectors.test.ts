@@ -1,5 +1,5 @@
 /**
- * Cronofy's published `Cronofy-HMAC-SHA256` vectors (shared/cronofy-notes.md) through the receiver,
+ * Cronofy's published `Cronofy-HMAC-SHA256` vectors (from Cronofy's authentication docs) through the receiver,
  * with secret rotation configured as `CRONOFY_CLIENT_SECRET="<new>,<old>"`.
  *
  * The vector body `{"example":"well-known"}` is not a notification, so a verified vector request

@@ -1,5 +1,5 @@
 /**
- * The Temporal Web UI as an operator uses it (README.md ("Operating"), docs/local-mode.md): bring up the
+ * The Temporal Web UI as an operator uses it (docs/operations.md, docs/local-mode.md): bring up the
  * local stack with `npm run dev`'s own functions (free ports), register the demo account and a
  * second one, open the workflow list filtered by `CronofyAccountId = "demo"` in headless Chromium,
  * find the demo account's workflow (and only it), then its search attributes.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeHmac, signatureHeader, verifyCronofyHmac } from '../../src/cronofy/hmac.js';
 
-// Cronofy's published vectors (shared/cronofy-notes.md): exact body bytes, two secrets.
+// Cronofy's published vectors (from Cronofy's authentication docs): exact body bytes, two secrets.
 const BODY = Buffer.from('{"example":"well-known"}', 'utf8');
 const SECRET_1 = 'CRN_NggYusqPGLxwjw5FHOJYOqSrTPNXy8WQf14OID';
 const SECRET_2 = 'CRN_nGlYDFXwfSXgB9rvGNBJyfE454GGPtWIbNuPwr';
