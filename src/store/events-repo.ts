@@ -21,7 +21,10 @@ export type StoredVersion = Pick<EventDoc, 'updatedAt' | 'contentHash'>;
 export type StoredVersions = Map<string, StoredVersion>;
 
 export interface WriteOptions {
-  /** Full syncs mark what they saw, so `tombstoneUnseen` can find what Cronofy no longer has. */
+  /**
+   * Full syncs mark what they saw, so `tombstoneUnseen` can find what Cronofy no longer has, and
+   * apply Cronofy's copy even when its `updated` is older than ours (see `shouldApply`).
+   */
   fullSyncStartedAt?: Date;
   /**
    * The account's stored versions, read once for the whole sync (`storedVersions`) instead of once
@@ -31,13 +34,21 @@ export interface WriteOptions {
   known?: StoredVersions;
 }
 
-/** Decide, for one incoming event against the stored copy, whether to write. Pure. */
+/**
+ * Decide, for one incoming event against the stored copy, whether to write. Pure.
+ *
+ * `authoritative` (full syncs): Cronofy's current copy wins whatever its `updated` says. `updated`
+ * can go backwards (an undelete, a provider re-import); the ordering guard would then keep the
+ * stale copy for good, and the full sync is the repair. The guard stays for incremental reads.
+ */
 export function shouldApply(
   incoming: Pick<EventDoc, 'updatedAt' | 'contentHash'>,
   stored: Pick<EventDoc, 'updatedAt' | 'contentHash'> | undefined,
+  opts: { authoritative?: boolean } = {},
 ): boolean {
   if (!stored) return true;
   if (stored.contentHash === incoming.contentHash) return false;
+  if (opts.authoritative) return true;
   if (incoming.updatedAt === null || stored.updatedAt === null) return true;
   // Same second with different content: Cronofy's `updated` has second precision, so two edits in
   // one second tie. Reads are sequential per account, so the later read is the newer truth.
@@ -93,7 +104,7 @@ export class EventsRepo {
     let deleted = 0;
     for (const doc of byUid.values()) {
       const prev = stored.get(doc.eventUid);
-      if (!shouldApply(doc, prev)) continue;
+      if (!shouldApply(doc, prev, { authoritative: opts.fullSyncStartedAt !== undefined })) continue;
       applied.add(doc.eventUid);
       if (doc.deleted) deleted += 1;
       if (!prev) {

@@ -111,6 +111,31 @@ describe('EventsRepo writes', () => {
     });
   });
 
+  it('a full sync applies what Cronofy returns, even when its `updated` went backwards', async () => {
+    // An undelete or a provider re-import can give an event an `updated` older than the copy we
+    // hold. Incremental syncs keep the ordering guard; the full sync is the repair and must win.
+    const a = acct();
+    const newer = ev('e1', '2026-05-04T09:00:00Z', {
+      summary: 'before re-import',
+      updated: '2026-04-02T10:00:00Z',
+    });
+    await repo.writePage(a, [newer], T('2026-05-01T00:00:00Z'));
+    const reimported = ev('e1', '2026-05-04T10:00:00Z', {
+      summary: 'after re-import',
+      updated: '2026-04-01T10:00:00Z',
+    });
+    const full = T('2026-05-01T01:00:00Z');
+    expect(await repo.writePage(a, [reimported], full, { fullSyncStartedAt: full })).toMatchObject({
+      upserted: 1,
+      unchanged: 0,
+    });
+    expect(await get(a, 'e1')).toMatchObject({
+      summary: 'after re-import',
+      updatedAt: T('2026-04-01T10:00:00Z'),
+      startAt: T('2026-05-04T10:00:00Z'),
+    });
+  });
+
   it('a deletion becomes a tombstone that keeps the last known fields', async () => {
     const a = acct();
     const live = ev('e1', '2026-05-04', {

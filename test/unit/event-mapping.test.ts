@@ -88,4 +88,10 @@ describe('shouldApply (ordering guard)', () => {
     expect(shouldApply(doc('2026-01-02T00:00:00Z', 'new'), doc('2026-01-01T00:00:00Z', 'old'))).toBe(true));
   it('applies a same-second change (Cronofy times have second precision)', () =>
     expect(shouldApply(doc('2026-01-01T00:00:00Z', 'b'), doc('2026-01-01T00:00:00Z', 'a'))).toBe(true));
+  it('a full sync (authoritative) applies any different content, an older `updated` included', () => {
+    const older = doc('2026-01-01T00:00:00Z', 'reimported');
+    const stored = doc('2026-01-02T00:00:00Z', 'current');
+    expect(shouldApply(older, stored, { authoritative: true })).toBe(true);
+    expect(shouldApply(stored, stored, { authoritative: true })).toBe(false);
+  });
 });
