@@ -89,7 +89,7 @@ export function readParams(
       return { ...base, from: w.from, to: w.to };
     }
     case 'window_edge': {
-      const w = windowEdgeWindow(startedAt.getTime());
+      const w = windowEdgeWindow(startedAt.getTime(), input.windowReadTo);
       return { ...base, from: w.from, to: w.to };
     }
     default: {
@@ -283,6 +283,7 @@ async function syncPages(
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       watermark: toCronofyTime(startedAt.getTime() - WATERMARK_SAFETY_MS),
+      ...(input.kind === 'full' || input.kind === 'window_edge' ? { readTo: params.to } : {}),
     };
   } catch (err) {
     deps.metrics?.syncs.inc({ kind: input.kind, outcome: 'failed' });

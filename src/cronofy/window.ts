@@ -25,5 +25,15 @@ function window(nowMs: number, fromDays: number, toDays: number): DateWindow {
 
 export const fullSyncWindow = (nowMs: number): DateWindow =>
   window(nowMs, -WINDOW_PAST_DAYS, WINDOW_FUTURE_DAYS);
-export const windowEdgeWindow = (nowMs: number): DateWindow =>
-  window(nowMs, WINDOW_EDGE_FROM_DAYS, WINDOW_FUTURE_DAYS);
+/**
+ * The window-edge band, +194 d to +201 d. With `readTo` (the exclusive end date of the last full or
+ * window-edge read) the band starts there when that is earlier, never before the window's start:
+ * a run late past midnight, or an interval over 7 d, would otherwise skip the days in between.
+ */
+export function windowEdgeWindow(nowMs: number, readTo?: string | null): DateWindow {
+  const band = window(nowMs, WINDOW_EDGE_FROM_DAYS, WINDOW_FUTURE_DAYS);
+  if (!readTo || readTo >= band.from) return band;
+  const start = fullSyncWindow(nowMs);
+  const from = readTo < start.from ? start.from : readTo;
+  return { ...band, from, fromAt: new Date(`${from}T00:00:00Z`) };
+}

@@ -169,6 +169,7 @@ class AccountSync {
         lastModified: step.lastModified,
         trigger: step.trigger,
         notificationReceivedAt: taken.pending.earliestReceivedAt ?? undefined,
+        ...(step.windowReadTo ? { windowReadTo: step.windowReadTo } : {}),
       });
       const next = S.applySyncResult(d, step.sync, result, Date.now(), this.t);
       for (const r of taken.requests) this.results.set(r.id, { ok: result });

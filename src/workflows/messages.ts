@@ -37,6 +37,8 @@ export interface SyncInput {
   trigger: SyncTrigger;
   /** Earliest receive time of the notifications this sync serves (freshness metric). */
   notificationReceivedAt?: string;
+  /** Window edge: where the last full or window-edge read ended; the band starts there if earlier. */
+  windowReadTo?: string;
 }
 
 export interface SyncResult {
@@ -49,6 +51,8 @@ export interface SyncResult {
   finishedAt: string;
   /** Safe `last_modified` for a later catch-up: changes at or after it may not be in this read. */
   watermark: string;
+  /** Full and window-edge syncs: the `to` date (exclusive) they read every event up to. */
+  readTo?: string;
 }
 
 export interface AccountInfoResult {

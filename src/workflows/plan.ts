@@ -19,6 +19,8 @@ export type Step =
       kind: 'sync';
       sync: SyncKind;
       lastModified?: string;
+      /** Window edge: where the last full or window-edge read ended. */
+      windowReadTo?: string;
       trigger: SyncTrigger;
       /** Requests (signals, updates) this sync answers. */
       requestIds: string[];
@@ -94,7 +96,14 @@ export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
     return { kind: 'sync', sync: 'full', trigger: 'schedule', requestIds: [], takesPending: true };
   }
   if (d.nextWindowEdgeAt !== null && d.nextWindowEdgeAt <= now) {
-    return { kind: 'sync', sync: 'window_edge', trigger: 'schedule', requestIds: [], takesPending: false };
+    return {
+      kind: 'sync',
+      sync: 'window_edge',
+      trigger: 'schedule',
+      requestIds: [],
+      takesPending: false,
+      ...(d.windowReadTo ? { windowReadTo: d.windowReadTo } : {}),
+    };
   }
   const checkDue = channelCheckDueAt(d, t);
   if (checkDue !== null && checkDue <= now) return { kind: 'checkChannel' };

@@ -43,6 +43,11 @@ export interface AccountData {
   watermark: string | null;
   nextFullSyncAt: number | null;
   nextWindowEdgeAt: number | null;
+  /**
+   * The `to` date of the last full or window-edge read: the next window-edge read starts there if
+   * that is before +194 d. Absent in state carried from runs before it existed.
+   */
+  windowReadTo?: string | null;
   failingSince: number | null;
   failures: number;
   /** Cronofy work waits until then after a failure (deregister and new tokens do not). */
@@ -72,6 +77,7 @@ export function initialData(accountId: string): AccountData {
     watermark: null,
     nextFullSyncAt: null,
     nextWindowEdgeAt: null,
+    windowReadTo: null,
     failingSince: null,
     failures: 0,
     retryAt: null,
@@ -193,6 +199,7 @@ export function applySyncResult(
   if (sync !== 'window_edge') d.watermark = result.watermark;
   if (sync === 'full') d.nextFullSyncAt = nextFullSyncAt(d.accountId, now, t.fullSyncIntervalMs);
   if (sync === 'window_edge') d.nextWindowEdgeAt = nextWindowEdgeAt(d.accountId, now, t.windowEdgeIntervalMs);
+  if ((sync === 'full' || sync === 'window_edge') && result.readTo) d.windowReadTo = result.readTo;
   return recover(d);
 }
 

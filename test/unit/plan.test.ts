@@ -87,6 +87,11 @@ describe('planNext', () => {
       sync: 'window_edge',
       takesPending: false,
     });
+    // The next edge read starts where the last full or window-edge read ended.
+    expect(planNext(data({ nextWindowEdgeAt: NOW, windowReadTo: '2027-06-12' }), NOW, t)).toMatchObject({
+      sync: 'window_edge',
+      windowReadTo: '2027-06-12',
+    });
   });
 
   it('checks the channel after the check interval without notifications', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readParams } from '../../src/activities/sync-events.js';
 import { fullSyncWindow, windowEdgeWindow } from '../../src/cronofy/window.js';
 import {
   failureRetryDelay,
@@ -63,5 +64,26 @@ describe('schedule', () => {
     const now = Date.UTC(2026, 10, 23, 15, 30);
     expect(fullSyncWindow(now)).toMatchObject({ from: '2026-10-12', to: '2027-06-12' });
     expect(windowEdgeWindow(now)).toMatchObject({ from: '2027-06-05', to: '2027-06-12' });
+  });
+
+  it('window edge reads on from where the last full or window-edge read ended: no day is skipped', () => {
+    // The last edge read (2026-11-23) covered up to 2027-06-12. This run is 8 days later (late past
+    // midnight, or a WINDOW_EDGE_INTERVAL over 7 d): +194 alone would start at 2027-06-13.
+    const late = Date.UTC(2026, 11, 1, 0, 30);
+    expect(windowEdgeWindow(late, '2027-06-12')).toMatchObject({ from: '2027-06-12', to: '2027-06-20' });
+    // Long ago (the account was disconnected for months): never before the start of the window.
+    expect(windowEdgeWindow(late, '2026-01-01')).toMatchObject({ from: fullSyncWindow(late).from });
+    // A full sync just read everything: the usual +194 band, which overlaps the previous one.
+    expect(windowEdgeWindow(late, '2027-06-20')).toMatchObject({ from: '2027-06-13', to: '2027-06-20' });
+  });
+
+  it('the window-edge sync asks Cronofy for that band', () => {
+    const late = new Date(Date.UTC(2026, 11, 1, 0, 30));
+    const input = { accountId: 'a', kind: 'window_edge' as const, trigger: 'schedule' as const };
+    expect(readParams({ ...input, windowReadTo: '2027-06-12' }, { calendarIds: null }, late)).toMatchObject({
+      from: '2027-06-12',
+      to: '2027-06-20',
+    });
+    expect(readParams(input, { calendarIds: null }, late)).toMatchObject({ from: '2027-06-13' });
   });
 });

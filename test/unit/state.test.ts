@@ -145,6 +145,16 @@ describe('syncs', () => {
     expect(d.nextWindowEdgeAt).toBe(nextWindowEdgeAt('acc', NOW, t.windowEdgeIntervalMs));
   });
 
+  it('full and window-edge reads record how far they read; incremental ones do not', () => {
+    const d = ready();
+    S.applySyncResult(d, 'full', result({ kind: 'full', readTo: '2027-06-19' }), NOW, t);
+    expect(d.windowReadTo).toBe('2027-06-19');
+    S.applySyncResult(d, 'incremental', result({ readTo: undefined }), NOW, t);
+    expect(d.windowReadTo).toBe('2027-06-19');
+    S.applySyncResult(d, 'window_edge', result({ kind: 'window_edge', readTo: '2027-06-26' }), NOW, t);
+    expect(d.windowReadTo).toBe('2027-06-26');
+  });
+
   it('success after failures recovers: a degraded account becomes active', () => {
     const d = ready({ state: 'degraded', failingSince: NOW - 5_000, failures: 3, retryAt: NOW });
     expect(S.applySyncResult(d, 'incremental', result(), NOW, t)).toBe('active');
