@@ -15,8 +15,10 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -42,11 +44,15 @@ import {
   tokensUpdatedSignal,
 } from './messages.js';
 import { planNext, type Step } from './plan.js';
+import { failureRetryDelay } from './schedule.js';
 import { CronofyAccountId, CronofyLastSyncAt, CronofySyncState } from './search-attributes.js';
 import * as S from './state.js';
 import { renderDetails } from './status.js';
 
 type SyncStep = Extract<Step, { kind: 'sync' }>;
+
+/** Patch: MongoDB bookkeeping that fails for its whole retry window no longer fails the workflow. */
+const BOOKKEEPING_SURVIVES = 'bookkeeping-failure-degrades';
 type RequestResult = { ok: SyncResult } | { error: string; type: 'SyncFailed' | 'AccountDeregistered' };
 
 /**
@@ -129,9 +135,44 @@ class AccountSync {
     if (state === null) return;
     if (this.d.state !== state) {
       this.d.state = state;
-      await this.acts.store.recordAccountState({ accountId: this.d.accountId, state });
+      const { accountId } = this.d;
+      await this.bookkeeping(() => this.acts.store.recordAccountState({ accountId, state }));
     }
-    if (this.searchAttributes) upsertSearchAttributes([{ key: CronofySyncState, value: state }]);
+    // `d.state`, not `state`: a failed recording may have shown the account degraded instead.
+    if (this.searchAttributes) upsertSearchAttributes([{ key: CronofySyncState, value: this.d.state }]);
+  }
+
+  /**
+   * A MongoDB-only activity. Failing for its whole retry window (MongoDB down for over an hour)
+   * must not end the workflow, which holds the account's watermark and timers: the account shows
+   * degraded and the `record` step redoes the bookkeeping later. False when it failed.
+   */
+  private async bookkeeping(write: () => Promise<void>): Promise<boolean> {
+    try {
+      await write();
+      return true;
+    } catch (err) {
+      // Runs recorded before this patch failed here; they must replay that way.
+      if (!patched(BOOKKEEPING_SURVIVES)) throw err;
+      const f = classifyFailure(err);
+      log.warn('bookkeeping failed; retried later', { accountId: this.d.accountId, message: f.message });
+      const shown = S.applyBookkeepingFailure(this.d, f, Date.now());
+      if (shown) {
+        this.d.state = shown;
+        if (this.searchAttributes) upsertSearchAttributes([{ key: CronofySyncState, value: shown }]);
+      }
+      return false;
+    }
+  }
+
+  /** Redoes failed bookkeeping: the account's channel and state as the workflow knows them. */
+  async record(): Promise<void> {
+    const { accountId, channelId } = this.d;
+    const ok = await this.bookkeeping(async () => {
+      await this.acts.store.recordChannel({ accountId, channelId });
+      await this.acts.store.recordAccountState({ accountId, state: this.d.state });
+    });
+    if (ok) await this.enter(S.applyRecorded(this.d));
   }
 
   private closed(): void {
@@ -142,7 +183,7 @@ class AccountSync {
   async start(): Promise<boolean> {
     const d = this.d;
     if (!d.initialized) {
-      const info = await this.acts.store.loadAccount({ accountId: d.accountId });
+      const info = await this.loadAccount();
       if (!info.registered) {
         d.state = 'closed';
         this.closed();
@@ -153,6 +194,19 @@ class AccountSync {
     S.scheduleTimers(d, Date.now(), this.t);
     this.publish();
     return true;
+  }
+
+  /** The registration; retried with backoff for as long as MongoDB fails (see `bookkeeping`). */
+  private async loadAccount() {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.acts.store.loadAccount({ accountId: this.d.accountId });
+      } catch (err) {
+        if (!patched(BOOKKEEPING_SURVIVES)) throw err;
+        log.warn('loading the account failed; retried later', { message: classifyFailure(err).message });
+        await sleep(failureRetryDelay(attempt));
+      }
+    }
   }
 
   async sync(step: SyncStep): Promise<void> {
@@ -219,7 +273,9 @@ class AccountSync {
   async disconnect(): Promise<void> {
     await this.closeChannelQuietly('disconnect');
     const next = S.applyDisconnect(this.d);
-    await this.acts.store.recordChannel({ accountId: this.d.accountId, channelId: null });
+    await this.bookkeeping(() =>
+      this.acts.store.recordChannel({ accountId: this.d.accountId, channelId: null }),
+    );
     await this.enter(next);
   }
 
@@ -227,17 +283,20 @@ class AccountSync {
     await this.enter(S.applyReconnect(this.d));
   }
 
-  async deregister(): Promise<AccountSyncOutcome> {
+  /** Null when finishing failed (MongoDB down): the loop tries again after the backoff. */
+  async deregister(): Promise<AccountSyncOutcome | null> {
     const d = this.d;
     // Answer waiting syncNow updates first, so that waiting for handlers cannot deadlock.
     for (const r of d.requests)
       this.results.set(r.id, { error: 'account deregistered', type: 'AccountDeregistered' });
     d.requests = [];
     await this.closeChannelQuietly('deregister');
-    await this.acts.store.finishDeregistration({
-      accountId: d.accountId,
-      purge: d.deregister?.purge ?? false,
-    });
+    const purge = d.deregister?.purge ?? false;
+    if (
+      !(await this.bookkeeping(() => this.acts.store.finishDeregistration({ accountId: d.accountId, purge })))
+    ) {
+      return null;
+    }
     S.applyDeregistered(d);
     this.closed();
     this.publish();
@@ -295,8 +354,14 @@ export async function accountSync(input: AccountSyncInput): Promise<AccountSyncO
   for (;;) {
     const step = planNext(wf.d, Date.now(), wf.t);
     switch (step.kind) {
-      case 'deregister':
-        return wf.deregister();
+      case 'deregister': {
+        const outcome = await wf.deregister();
+        if (outcome) return outcome;
+        break;
+      }
+      case 'record':
+        await wf.record();
+        break;
       case 'disconnect':
         await wf.disconnect();
         break;

@@ -15,6 +15,8 @@ export type Step =
   | { kind: 'disconnect' }
   | { kind: 'ensureChannel' }
   | { kind: 'checkChannel' }
+  /** Redo MongoDB bookkeeping that failed: record the account's state and channel. */
+  | { kind: 'record' }
   | {
       kind: 'sync';
       sync: SyncKind;
@@ -30,9 +32,13 @@ export type Step =
   | { kind: 'wait'; until: number | null };
 
 export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
-  if (d.deregister) return { kind: 'deregister' };
+  // Bookkeeping that failed is retried on its own backoff, before anything else that writes.
+  const recordAt = d.unrecorded?.retryAt ?? null;
+  if (d.deregister)
+    return recordAt !== null && now < recordAt ? { kind: 'wait', until: recordAt } : { kind: 'deregister' };
+  if (recordAt !== null && recordAt <= now) return { kind: 'record' };
   if (d.state === 'disconnected') {
-    return d.tokensUpdated ? { kind: 'reconnect' } : { kind: 'wait', until: null };
+    return d.tokensUpdated ? { kind: 'reconnect' } : { kind: 'wait', until: recordAt };
   }
   if (
     d.failingSince !== null &&
@@ -41,7 +47,9 @@ export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
   ) {
     return { kind: 'disconnect' };
   }
-  if (d.retryAt !== null && now < d.retryAt && !d.tokensUpdated) return { kind: 'wait', until: d.retryAt };
+  if (d.retryAt !== null && now < d.retryAt && !d.tokensUpdated) {
+    return { kind: 'wait', until: recordAt === null ? d.retryAt : Math.min(d.retryAt, recordAt) };
+  }
 
   if (d.needChannel) return { kind: 'ensureChannel' };
 
@@ -108,7 +116,7 @@ export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
   const checkDue = channelCheckDueAt(d, t);
   if (checkDue !== null && checkDue <= now) return { kind: 'checkChannel' };
 
-  const candidates = [debounceDue, d.nextFullSyncAt, d.nextWindowEdgeAt, checkDue].filter(
+  const candidates = [debounceDue, d.nextFullSyncAt, d.nextWindowEdgeAt, checkDue, recordAt].filter(
     (x): x is number => x !== null,
   );
   return { kind: 'wait', until: candidates.length ? Math.min(...candidates) : null };

@@ -57,6 +57,11 @@ export interface AccountData {
   tokensUpdated: boolean;
   deregister: DeregisterRequest | null;
   ignoredNotifications: number;
+  /**
+   * MongoDB bookkeeping (the account's state or channel, the end of a deregistration) failed for
+   * its whole retry window: redo it at `retryAt`. Absent in state carried from earlier runs.
+   */
+  unrecorded?: { since: number; attempts: number; retryAt: number } | null;
 }
 
 export function initialData(accountId: string): AccountData {
@@ -86,6 +91,7 @@ export function initialData(accountId: string): AccountData {
     tokensUpdated: false,
     deregister: null,
     ignoredNotifications: 0,
+    unrecorded: null,
   };
 }
 
@@ -296,6 +302,31 @@ export function applyReconnect(d: AccountData): SyncState {
 export function applyDeregistered(d: AccountData): void {
   d.state = 'closed';
   d.channelId = null;
+}
+
+// --- Bookkeeping ----------------------------------------------------------------------------
+
+/**
+ * A MongoDB write failed for its whole retry window (MongoDB down for over an hour). The workflow
+ * lives on (its watermark and timers are the account's sync): what `accounts` should say is redone
+ * later, and an active account shows as degraded meanwhile (in memory and in the search attribute,
+ * since recording it is what failed). Returns the state to show, if it changes.
+ */
+export function applyBookkeepingFailure(d: AccountData, f: ClassifiedFailure, now: number): SyncState | null {
+  const attempts = (d.unrecorded?.attempts ?? 0) + 1;
+  d.unrecorded = { since: d.unrecorded?.since ?? now, attempts, retryAt: now + failureRetryDelay(attempts) };
+  d.lastError = {
+    message: `bookkeeping: ${f.message}`,
+    type: 'bookkeeping',
+    at: new Date(now).toISOString(),
+  };
+  return d.state === 'active' ? 'degraded' : null;
+}
+
+/** The account's state and channel are recorded again; degraded only by bookkeeping → active. */
+export function applyRecorded(d: AccountData): SyncState | null {
+  d.unrecorded = null;
+  return d.state === 'degraded' && d.failingSince === null ? 'active' : null;
 }
 
 // --- Failures -------------------------------------------------------------------------------

@@ -159,6 +159,32 @@ describe('planNext', () => {
   });
 });
 
+describe('planNext: failed bookkeeping', () => {
+  const unrecorded = { since: NOW - 10, attempts: 1, retryAt: NOW + 5_000 };
+  it('redoes it when its backoff is over, before anything else', () => {
+    expect(planNext(data({ unrecorded: { ...unrecorded, retryAt: NOW }, needFull: true }), NOW, t)).toEqual({
+      kind: 'record',
+    });
+  });
+  it('wakes for it: while waiting, while disconnected, and before retrying a deregistration', () => {
+    expect(planNext(data({ unrecorded }), NOW, t)).toEqual({ kind: 'wait', until: NOW + 5_000 });
+    expect(planNext(data({ unrecorded, state: 'disconnected' }), NOW, t)).toEqual({
+      kind: 'wait',
+      until: NOW + 5_000,
+    });
+    expect(planNext(data({ unrecorded, deregister: { purge: false } }), NOW, t)).toEqual({
+      kind: 'wait',
+      until: NOW + 5_000,
+    });
+    expect(planNext(data({ unrecorded, retryAt: NOW + 60_000 }), NOW, t)).toEqual({
+      kind: 'wait',
+      until: NOW + 5_000,
+    });
+    // Without failed bookkeeping nothing changes: a disconnected account waits for new tokens.
+    expect(planNext(data({ state: 'disconnected' }), NOW, t)).toEqual({ kind: 'wait', until: null });
+  });
+});
+
 describe('sameCalendars', async () => {
   const { sameCalendars } = await import('../../src/activities/channels.js');
   it('compares as sets; null and empty mean all calendars', () => {

@@ -283,6 +283,34 @@ describe('authorization and deregistration', () => {
   });
 });
 
+describe('bookkeeping', () => {
+  it('a failed MongoDB write shows an active account degraded and is redone on a backoff', () => {
+    const d = ready();
+    expect(S.applyBookkeepingFailure(d, { cls: 'transient', message: 'MongoDB unreachable' }, NOW)).toBe(
+      'degraded',
+    );
+    expect(d.unrecorded).toEqual({ since: NOW, attempts: 1, retryAt: NOW + 60_000 });
+    expect(d.lastError?.message).toBe('bookkeeping: MongoDB unreachable');
+    d.state = 'degraded';
+    expect(S.applyBookkeepingFailure(d, { cls: 'transient', message: 'again' }, NOW + 60_000)).toBeNull();
+    expect(d.unrecorded).toEqual({ since: NOW, attempts: 2, retryAt: NOW + 60_000 + 120_000 });
+    // Recorded: active again, unless Cronofy is failing too.
+    expect(S.applyRecorded(d)).toBe('active');
+    expect(d.unrecorded).toBeNull();
+    const alsoFailing = ready({
+      state: 'degraded',
+      failingSince: NOW,
+      unrecorded: { since: NOW, attempts: 1, retryAt: NOW },
+    });
+    expect(S.applyRecorded(alsoFailing)).toBeNull();
+  });
+
+  it('a disconnected account stays disconnected when recording fails', () => {
+    const d = ready({ state: 'disconnected' });
+    expect(S.applyBookkeepingFailure(d, { cls: 'transient', message: 'x' }, NOW)).toBeNull();
+  });
+});
+
 describe('status', () => {
   it('projects the state, with the debounced sync due time from debounce.ts', () => {
     const d = ready({ lastNotificationAt: NOW });

@@ -24,7 +24,7 @@ import {
 } from '../../src/workflows/messages.js';
 import { createTimeSkippingEnv } from '../support/env.js';
 import { workflowBundle } from '../support/stack.js';
-import { authRevoked, FakeActivities, serverError } from './fake-activities.js';
+import { authRevoked, clientError, FakeActivities, serverError } from './fake-activities.js';
 
 const HISTORIES = join(import.meta.dirname, 'histories');
 const HOUR = 3_600_000;
@@ -415,6 +415,46 @@ describe('accountSync workflow (time-skipping)', () => {
         expect(s.lastSyncs.incremental?.at).not.toBe(before.lastSyncs.incremental?.at);
       },
       { testing: { historyLimit: 150 }, record: 'continue-as-new' },
+    );
+  });
+
+  it('MongoDB down for over an hour at a state change: the workflow lives on and records it later', async () => {
+    await withAccount(
+      async ({ fake, handle, status }) => {
+        const t0 = await env.currentTimeMs();
+        const before = await status();
+        fake.mongoDownUntil = t0 + 2 * HOUR;
+        fake.sync = async () => {
+          throw clientError();
+        };
+        await handle.signal(requestSyncSignal, { mode: 'incremental' });
+        // Past the recording's 1 h schedule-to-close: before the fix, the workflow failed here and
+        // the account lost its watermark and timers.
+        await env.sleep(90 * 60_000);
+        expect((await handle.describe()).status.name).toBe('RUNNING');
+        const mid = await status();
+        expect(mid.state).toBe('degraded');
+        expect(mid.lastError?.message).toMatch(/^bookkeeping: /);
+        expect(mid.watermark).toBe(before.watermark);
+        expect(mid.nextFullSyncAt).toBe(before.nextFullSyncAt);
+
+        // MongoDB is back at t0 + 2 h: the record step writes what the workflow knows.
+        fake.sync = () => undefined;
+        await env.sleep(90 * 60_000);
+        const after = (name: string) => fake.named(name).filter((c) => c.at >= t0 + 2 * HOUR);
+        expect(after('recordChannel').at(-1)?.input).toEqual({
+          accountId: mid.accountId,
+          channelId: 'chn_1',
+        });
+        expect(after('recordAccountState').at(-1)?.input).toMatchObject({ state: 'degraded' });
+
+        // The next successful sync makes it active again, and that is recorded too.
+        await handle.signal(requestSyncSignal, { mode: 'incremental' });
+        await env.sleep(60_000);
+        expect((await status()).state).toBe('active');
+        expect(fake.named('recordAccountState').at(-1)?.input).toMatchObject({ state: 'active' });
+      },
+      { record: 'bookkeeping-outage' },
     );
   });
 

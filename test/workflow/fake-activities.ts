@@ -29,6 +29,8 @@ export class FakeActivities {
   private channelSeq = 0;
   sync: SyncBehaviour = () => undefined;
   channelCheck: (() => Promise<void> | undefined) | undefined;
+  /** MongoDB-only activities fail (retryably, as a driver error would) until this test-server time. */
+  mongoDownUntil = 0;
 
   constructor(private readonly env: TestWorkflowEnvironment) {}
 
@@ -46,10 +48,18 @@ export class FakeActivities {
     this.calls.push({ name, input, at: await this.env.currentTimeMs() });
   }
 
+  /** Records a MongoDB-only call, failing it while MongoDB is "down". */
+  private async store(name: string, input: unknown): Promise<void> {
+    await this.record(name, input);
+    if ((await this.env.currentTimeMs()) < this.mongoDownUntil) {
+      throw ApplicationFailure.create({ type: 'MongoServerSelectionError', message: 'MongoDB unreachable' });
+    }
+  }
+
   activities(): Activities {
     return {
       loadAccount: async (input) => {
-        await this.record('loadAccount', input);
+        await this.store('loadAccount', input);
         return this.registered
           ? { registered: true, dataCenter: 'us', calendarIds: null, channelId: null }
           : { registered: false };
@@ -92,13 +102,13 @@ export class FakeActivities {
         this.openChannels.delete(input.channelId);
       },
       recordChannel: async (input) => {
-        await this.record('recordChannel', input);
+        await this.store('recordChannel', input);
       },
       recordAccountState: async (input) => {
-        await this.record('recordAccountState', input);
+        await this.store('recordAccountState', input);
       },
       finishDeregistration: async (input) => {
-        await this.record('finishDeregistration', input);
+        await this.store('finishDeregistration', input);
       },
     };
   }
@@ -115,4 +125,11 @@ export const serverError = () =>
     type: 'CronofyServerError',
     message: 'Cronofy answered 503',
     nonRetryable: false,
+  });
+export const clientError = () =>
+  ApplicationFailure.create({
+    type: 'CronofyClientError',
+    message: 'Cronofy answered 422',
+    nonRetryable: true,
+    details: [{ status: 422 }],
   });
