@@ -21,10 +21,10 @@ import { freePort, startMongo, TEST_SERVER_VERSION, timeSkippingServerPath } fro
 import { createActivities } from '../src/activities/index.js';
 import { buildServer } from '../src/api/server.js';
 import { DEFAULT_TIMINGS, loadConfig, parseEncryptionKeys } from '../src/config.js';
-import { CronofySimulator } from '../src/cronofy/simulator/index.js';
 import { RateLimiter } from '../src/lib/rate-limiter.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
+import { CronofySimulator } from '../src/simulator/index.js';
 import { AccountsRepo } from '../src/store/accounts-repo.js';
 import { collections, ensureIndexes } from '../src/store/db.js';
 import { EventsRepo } from '../src/store/events-repo.js';

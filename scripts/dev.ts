@@ -33,11 +33,11 @@ import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import pino from 'pino';
 import { type Config, loadConfig } from '../src/config.js';
-import { CronofySimulator, type SimAccount } from '../src/cronofy/simulator/index.js';
 import { parseDuration } from '../src/lib/duration.js';
 import { type Logger, REDACT_PATHS } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { type ApiRuntime, startApi, startWorker, type WorkerRuntime } from '../src/runtime.js';
+import { CronofySimulator, type SimAccount } from '../src/simulator/index.js';
 import { workflowIdFor } from '../src/workflows/messages.js';
 import { type DemoChanges, type DemoTarget, startDemoChanges } from './demo-changes.js';
 import {

@@ -23,7 +23,7 @@ import {
   CronofySimulator,
   type CronofySimulatorOptions,
   type SimAccount,
-} from '../../src/cronofy/simulator/index.js';
+} from '../../src/simulator/index.js';
 import type { ServiceMessage, ServiceRequest, ServiceStats } from './service-process.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -4,7 +4,7 @@
  * token refresh, the window-edge timer and a manual full sync.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimAccount } from '../../src/cronofy/simulator/index.js';
+import type { SimAccount } from '../../src/simulator/index.js';
 import { collections } from '../../src/store/db.js';
 import { EventsRepo } from '../../src/store/events-repo.js';
 import { compareWithTruth, converged } from '../support/convergence.js';

@@ -5,7 +5,7 @@
  * it is measuring. Same rules (`divergence`) as `compareWithTruth`, which still gives the final verdict.
  */
 import type { Db } from 'mongodb';
-import type { CronofySimulator } from '../../src/cronofy/simulator/index.js';
+import type { CronofySimulator } from '../../src/simulator/index.js';
 import type { EventDoc } from '../../src/store/event-mapping.js';
 import { type ComparedDoc, type Divergence, divergence } from './convergence.js';
 

@@ -31,7 +31,7 @@ import { Client, Connection } from '@temporalio/client';
 import { type Db, MongoClient, type ObjectId } from 'mongodb';
 import { freePort, probeMongo, probeTemporal } from '../../scripts/lib/servers.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { CronofySimulator, type SimFaultHandle } from '../../src/cronofy/simulator/index.js';
+import { CronofySimulator, type SimFaultHandle } from '../../src/simulator/index.js';
 import { bundleWorkflows } from '../../src/worker.js';
 import { type AccountStatus, workflowIdFor } from '../../src/workflows/messages.js';
 import { compareManyWithTruth } from './chaos-compare.js';

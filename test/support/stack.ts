@@ -6,9 +6,9 @@
 import { type Db, MongoClient } from 'mongodb';
 import { freePort } from '../../scripts/lib/servers.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { CronofySimulator, type CronofySimulatorOptions } from '../../src/cronofy/simulator/index.js';
 import { createLogger } from '../../src/logger.js';
 import { type ApiRuntime, startApi, startWorker, type WorkerRuntime } from '../../src/runtime.js';
+import { CronofySimulator, type CronofySimulatorOptions } from '../../src/simulator/index.js';
 import { bundleWorkflows } from '../../src/worker.js';
 import { testMongoUri, testTemporalAddress, uniqueName } from './env.js';
 

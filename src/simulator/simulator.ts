@@ -8,8 +8,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toCronofyTime, utcDate } from '../../lib/time.js';
-import type { ChannelFilters, CronofyChannel, CronofyEvent } from '../types.js';
+import { toCronofyTime, utcDate } from '../lib/time.js';
+import type { ChannelFilters, CronofyChannel, CronofyEvent } from '../cronofy/types.js';
 import { handleControl } from './control.js';
 import { Deliverer, type SimDelivery } from './delivery.js';
 import { BodyError, readParams, sendJson, sleep } from './http.js';
