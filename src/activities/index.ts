@@ -3,10 +3,10 @@
  * `createActivities(deps)` binds them to injected dependencies; the workflow imports the type only.
  */
 import { Context } from '@temporalio/activity';
+import type { CallPriority, RateLimiter } from '../budget/rate-limiter.js';
 import { CronofyClient } from '../cronofy/client.js';
 import type { DataCenter } from '../cronofy/types.js';
 import { apiBaseUrl } from '../cronofy/urls.js';
-import type { CallPriority, RateLimiter } from '../lib/rate-limiter.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountsRepo } from '../store/accounts-repo.js';
 import type { Collections, SyncState } from '../store/db.js';
