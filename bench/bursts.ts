@@ -11,10 +11,11 @@
  * `sync_runs`. Goal: 1 sync per burst.
  */
 import http from 'node:http';
+import { eventually, sleep } from '../scripts/lib/wait.js';
 import { loadConfig } from '../src/config.js';
 import type { SyncRunDoc } from '../src/store/db.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
-import { sleep, startBenchStack, waitFor } from './lib/stack.js';
+import { startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, mark, summarize } from './lib/stats.js';
 import { loadSampler } from './lib/sys.js';
@@ -60,7 +61,7 @@ export const burstsBench: BenchModule = {
       const sim = await stack.register(accountId);
       const calendarId = sim.calendarIds[0]!;
       ctx.log('bursts: waiting for the channel and the initial full sync');
-      const channelId = await waitFor(
+      const channelId = await eventually(
         async () => {
           const s = await stack.admin('GET', `/accounts/${accountId}`);
           const b = s.body as { channel?: { id?: string | null }; lastSyncs?: { full?: unknown } };
@@ -68,6 +69,7 @@ export const burstsBench: BenchModule = {
         },
         60_000,
         'initial full sync',
+        200,
       );
       const events = stack.db.collection('events');
       const syncRuns = stack.db.collection<SyncRunDoc>('sync_runs');
@@ -137,7 +139,7 @@ export const burstsBench: BenchModule = {
         let maxGap = 0;
         for (let i = 1; i < acceptedAt.length; i++)
           maxGap = Math.max(maxGap, acceptedAt[i]! - acceptedAt[i - 1]!);
-        await waitFor(
+        await eventually(
           async () =>
             (await events.countDocuments({ accountId, eventUid: { $regex: `^evt-b${b}-` } })) === size,
           120_000,

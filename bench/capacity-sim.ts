@@ -1,6 +1,6 @@
 /**
  * Capacity model, simulated: how many accounts fit in Cronofy's budget (default 50 requests/s and
- * 500/min per application). Runs the pure model in src/capacity/ (real scheduler jitter, real
+ * 500/min per application). Runs the pure model in bench/capacity/ (real scheduler jitter, real
  * RateLimiter semantics with urgent vs background priority) over a simulated week per scenario and
  * bisects for the largest account count whose urgent (notification) calls wait at most the
  * threshold at p99 while the periodic work keeps up. docs/capacity.md explains the model and uses
@@ -16,8 +16,8 @@ import {
   simulateWeek,
   type Workload,
   weeklyDemand,
-} from '../src/capacity/model.js';
-import { maxAccounts, withAccounts } from '../src/capacity/search.js';
+} from './capacity/model.js';
+import { maxAccounts, withAccounts } from './capacity/search.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt } from './lib/stats.js';

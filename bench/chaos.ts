@@ -25,8 +25,8 @@ import {
   TEMPORAL_CLI_VERSION,
   tempDir,
 } from '../scripts/lib/servers.js';
-import { randomSeed } from '../test/support/chaos-prng.js';
-import { type ChaosReport, reportRows, runChaos } from '../test/support/chaos-scenario.js';
+import { randomSeed } from './lib/chaos/prng.js';
+import { type ChaosReport, reportRows, runChaos } from './lib/chaos/scenario.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
 import { runIfMain } from './lib/standalone.js';
 import { loadSampler } from './lib/sys.js';
@@ -98,7 +98,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       'bench process; the service as two processes (`src/main.ts api`, and a worker calling `startWorker`). ' +
       `During the run: ${loadNote} (other work on a shared machine slows everything here).`,
     '',
-    `Scenario (test/support/chaos-scenario.ts, played ${p.rounds}×): one random operation every ${p.opIntervalMs} ms ` +
+    `Scenario (bench/lib/chaos/scenario.ts, played ${p.rounds}×): one random operation every ${p.opIntervalMs} ms ` +
       '(create, update, move, delete, restore a deleted event) on a random account, while Cronofy answers 5xx, 429 with ' +
       '`Retry-After: 1`, drops connections and answers slowly (1.5 s, 3 s, and 6 s against a 4 s client timeout); access ' +
       'tokens expire (the first refresh answers 500); the worker is SIGKILLed while sync activities run and a new one ' +

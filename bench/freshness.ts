@@ -20,10 +20,11 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { eventually, sleep, within } from '../scripts/lib/wait.js';
 import type { SyncRunDoc } from '../src/store/db.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
 import { paced, pool } from './lib/pace.js';
-import { type BenchStack, sleep, startBenchStack, waitFor, within } from './lib/stack.js';
+import { type BenchStack, startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, mark, summarize } from './lib/stats.js';
 import { histogram, lineChart, writePlot } from './lib/svg.js';
@@ -129,7 +130,7 @@ async function runPhase(
   let drainTimedOut = false;
   ctx.log('freshness:   waiting for every change to reach MongoDB');
   // Polled gently, each poll bounded: FerretDB under write contention can stall a query for minutes.
-  await waitFor(
+  await eventually(
     async () => (await within(events.countDocuments(filter), 30_000, -1)) >= gen.fired,
     drainMs,
     'changes',
@@ -262,7 +263,7 @@ export const freshnessBench: BenchModule = {
         const a = await stack.register(id);
         calendars.set(id, a.calendarIds[0]!);
       });
-      await waitFor(
+      await eventually(
         async () =>
           (
             await stack.db

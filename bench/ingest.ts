@@ -12,13 +12,14 @@
  * whose page size is unknown) and 500. Goal: pipeline ≥ 0.5 × bare bulkWrite throughput.
  */
 import type { Collection, Document } from 'mongodb';
+import { eventually } from '../scripts/lib/wait.js';
 import type { CronofyEvent } from '../src/cronofy/types.js';
 import { fullSyncWindow } from '../src/cronofy/window.js';
 import { ensureIndexes, type SyncRunDoc } from '../src/store/db.js';
 import { type EventDoc, toEventDoc } from '../src/store/event-mapping.js';
 import { syncNowUpdate, workflowIdFor } from '../src/workflows/messages.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
-import { type BenchStack, startBenchStack, waitFor } from './lib/stack.js';
+import { type BenchStack, startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, mark, median } from './lib/stats.js';
 import { loadSampler, procCpuMs } from './lib/sys.js';
@@ -109,11 +110,12 @@ export const ingestBench: BenchModule = {
       const accountId = 'ingest-account';
       const sim = await stack.register(accountId);
       const calendarId = sim.calendarIds[0]!;
-      await waitFor(
+      await eventually(
         async () =>
           (await stack.db.collection('sync_runs').countDocuments({ accountId, outcome: 'succeeded' })) > 0,
         60_000,
         'initial full sync',
+        200,
       );
       ctx.log(`ingest: ${count} events into the simulator`);
       const now = Date.now();

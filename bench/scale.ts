@@ -16,6 +16,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { eventually, sleep, within } from '../scripts/lib/wait.js';
 import { loadConfig } from '../src/config.js';
 import type { AccountDoc, SyncRunDoc } from '../src/store/db.js';
 import { TokenCrypto } from '../src/store/token-crypto.js';
@@ -23,7 +24,7 @@ import { AccountWorkflows } from '../src/temporal/account-workflows.js';
 import { FULL_SYNC_SALT, jitterOffset } from '../src/workflows/schedule.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
 import { pool } from './lib/pace.js';
-import { sleep, startBenchStack, waitFor, within } from './lib/stack.js';
+import { startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, fmtBytes, GiB, MiB, mark, summarize } from './lib/stats.js';
 import { histogram, lineChart, writePlot } from './lib/svg.js';
@@ -206,7 +207,7 @@ export const scaleBench: BenchModule = {
       let channelsTimedOut = false;
       let channelsAtGiveUp = 0;
       const initBudgetMs = num('BENCH_SCALE_INIT_SECONDS', 900) * 1000;
-      await waitFor(
+      await eventually(
         () => channelsOpen() >= total,
         initBudgetMs,
         'every account to have a channel',

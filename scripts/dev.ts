@@ -33,11 +33,11 @@ import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import pino from 'pino';
 import { type Config, loadConfig } from '../src/config.js';
-import { CronofySimulator, type SimAccount } from '../src/cronofy/simulator/index.js';
 import { parseDuration } from '../src/lib/duration.js';
 import { type Logger, REDACT_PATHS } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
-import { type ApiRuntime, startApi, startWorker, type WorkerRuntime } from '../src/runtime.js';
+import type { ApiRuntime, WorkerRuntime } from '../src/runtime.js';
+import type { CronofySimulator, SimAccount } from '../src/simulator/index.js';
 import { workflowIdFor } from '../src/workflows/messages.js';
 import { type DemoChanges, type DemoTarget, startDemoChanges } from './demo-changes.js';
 import {
@@ -48,10 +48,10 @@ import {
   LOOPBACK,
   type LogTarget,
   type MongoServer,
-  startMongo,
-  startTemporalDevServer,
   type TemporalDevServer,
 } from './lib/servers.js';
+import { inProcessService, type Stack, startServiceStack } from './lib/stack.js';
+import { eventually } from './lib/wait.js';
 
 export const DEFAULT_PORTS = {
   temporal: 7233,
@@ -202,19 +202,6 @@ function seedDemoEvents(sim: CronofySimulator, accountId: string, now = Date.now
   }
 }
 
-async function waitFor<T>(
-  fn: () => Promise<T | undefined | null | false>,
-  timeoutMs: number,
-): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await fn().catch(() => undefined);
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return undefined;
-}
-
 /** Starts the whole local stack. On failure, stops what it had started and rethrows. */
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
@@ -226,13 +213,12 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   assertNotRunning(dataDir);
   const secrets = loadOrCreateSecrets(dataDir);
 
-  const closers: Array<() => Promise<unknown>> = [];
+  let stack: Stack<ApiRuntime, WorkerRuntime> | undefined;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    for (const fn of closers.reverse())
-      await fn().catch((err: unknown) => progress(`while stopping: ${String(err)}`));
+    await stack?.close();
     rmSync(path.join(dataDir, 'stack.json'), { force: true });
   };
 
@@ -254,65 +240,61 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       service: await choosePort(DEFAULT_PORTS.service, taken, free),
     };
 
-    progress('Starting the Temporal dev server and the MongoDB-protocol server...');
-    const started = await Promise.allSettled([
-      startTemporalDevServer({
-        port: ports.temporal,
-        uiPort: ports.temporalUi,
-        dbFile: path.join(temporalDir, 'temporal.db'),
-        log: logTo('temporal'),
-      }),
-      startMongo({ port: ports.mongo, dataDir: mongoDir, log: logTo('mongo') }),
-    ]);
-    for (const r of started) if (r.status === 'fulfilled') closers.push(() => r.value.stop());
-    const failed = started.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    const temporal = (started[0] as PromiseFulfilledResult<TemporalDevServer>).value;
-    const mongo = (started[1] as PromiseFulfilledResult<MongoServer>).value;
-
     const level = process.env.LOG_LEVEL ?? 'info';
-    const sim = await CronofySimulator.start({
-      host: LOOPBACK,
-      port: ports.simulator,
-      clientId: CLIENT_ID,
-      clientSecrets: [secrets.clientSecret],
-      logger: fileLogger(
-        level,
-        inherit ? 'inherit' : path.join(logDir, 'simulator.log'),
-        'cronofy-simulator',
-      ),
+    stack = await startServiceStack({
+      servers: {
+        start: {
+          temporal: {
+            port: ports.temporal,
+            uiPort: ports.temporalUi,
+            dbFile: path.join(temporalDir, 'temporal.db'),
+            log: logTo('temporal'),
+          },
+          mongo: { port: ports.mongo, dataDir: mongoDir, log: logTo('mongo') },
+        },
+      },
+      credentials: {
+        clientId: CLIENT_ID,
+        clientSecret: secrets.clientSecret,
+        adminToken: secrets.adminToken,
+        tokenEncryptionKey: secrets.tokenEncryptionKey,
+      },
+      sim: {
+        host: LOOPBACK,
+        port: ports.simulator,
+        logger: fileLogger(
+          level,
+          inherit ? 'inherit' : path.join(logDir, 'simulator.log'),
+          'cronofy-simulator',
+        ),
+      },
+      port: ports.service,
+      baseEnv: { ...process.env, ...options.env },
+      env: {
+        LOCAL_MODE: '1',
+        TEMPORAL_NAMESPACE: NAMESPACE,
+        TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+        MONGODB_DB: MONGODB_DB,
+      },
+      service: inProcessService({
+        logger: (config) =>
+          fileLogger(config.logLevel, inherit ? 'inherit' : path.join(logDir, 'service.log')),
+        // One registry: the API's /metrics shows the worker's metrics too, as with `npm start`.
+        metrics: createMetrics({ defaultMetrics: true }),
+      }),
+      onStep: (step) =>
+        progress(
+          step === 'servers'
+            ? 'Starting the Temporal dev server and the MongoDB-protocol server...'
+            : 'Starting the service (API + worker; the worker bundles the workflow code first)...',
+        ),
+      onCloseError: (err) => progress(`while stopping: ${String(err)}`),
     });
-    closers.push(() => sim.stop());
-
-    const serviceUrl = `http://${LOOPBACK}:${ports.service}`;
-    const config = loadConfig({
-      ...process.env,
-      ...options.env,
-      LOCAL_MODE: '1',
-      CRONOFY_CLIENT_ID: CLIENT_ID,
-      CRONOFY_CLIENT_SECRET: secrets.clientSecret,
-      CRONOFY_API_URL: sim.url,
-      PUBLIC_URL: serviceUrl,
-      HOST: LOOPBACK,
-      PORT: String(ports.service),
-      ADMIN_TOKEN: secrets.adminToken,
-      TOKEN_ENCRYPTION_KEY: secrets.tokenEncryptionKey,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: NAMESPACE,
-      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-      MONGODB_URI: mongo.uri,
-      MONGODB_DB: MONGODB_DB,
-    });
-    const logger = fileLogger(config.logLevel, inherit ? 'inherit' : path.join(logDir, 'service.log'));
-    // One registry: the API's /metrics shows the worker's metrics too, as with `npm start`.
-    const metrics = createMetrics({ defaultMetrics: true });
-    progress('Starting the service (API + worker; the worker bundles the workflow code first)...');
-    const api = await startApi(config, { logger, metrics });
-    closers.push(() => api.close());
-    const worker = await startWorker(config, { logger, metrics });
-    // Closers run newest first; the worker goes in before the API's so that the API stops taking
-    // notifications first and the worker drains after it (as src/main.ts does).
-    closers.splice(closers.length - 1, 0, () => worker.close());
+    const { sim, api, apiUrl: serviceUrl } = stack;
+    const temporal = stack.temporal!;
+    const mongo = stack.mongoServer!;
+    const worker = stack.worker!;
+    const config = loadConfig(stack.env);
 
     const uiUrl = temporal.uiUrl ?? '';
     const workflowListUrl = (accountId: string) =>
@@ -326,27 +308,19 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       progress(`Registering the demo account "${DEMO_ACCOUNT_ID}"...`);
       demo = sim.createAccount({ accountId: DEMO_ACCOUNT_ID, calendarIds: DEMO_CALENDAR_IDS });
       seedDemoEvents(sim, DEMO_ACCOUNT_ID);
-      const res = await fetch(`${serviceUrl}/accounts`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${secrets.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          accountId: demo.accountId,
-          accessToken: demo.accessToken,
-          refreshToken: demo.refreshToken,
-        }),
-      });
-      if (!res.ok)
-        throw new Error(`POST /accounts for the demo account answered ${res.status}: ${await res.text()}`);
+      await stack.register(demo);
       const client = new MongoClient(mongo.uri);
       try {
-        const synced = await waitFor(
+        const synced = await eventually(
           () =>
             client
               .db(MONGODB_DB)
               .collection('sync_runs')
               .findOne({ accountId: DEMO_ACCOUNT_ID, kind: 'full', outcome: 'succeeded' }),
           60_000,
-        );
+          "the demo account's initial full sync",
+          200,
+        ).catch(() => undefined);
         demoSynced = Boolean(synced);
         if (!synced)
           progress("The demo account's initial full sync has not finished after 60 s; see the logs.");
@@ -355,7 +329,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       }
     }
 
-    const stack: DevStack = {
+    const dev: DevStack = {
       dataDir,
       secrets,
       temporal,
@@ -371,8 +345,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       workflowUrl,
       close,
     };
-    writeFileSync(path.join(dataDir, 'stack.json'), `${JSON.stringify(describeForFile(stack), null, 2)}\n`);
-    return stack;
+    writeFileSync(path.join(dataDir, 'stack.json'), `${JSON.stringify(describeForFile(dev), null, 2)}\n`);
+    return dev;
   } catch (err) {
     await close();
     throw err;

@@ -3,7 +3,7 @@
  * `rate` per second for `durationMs`, on schedule whatever `fire` costs, and records when each
  * call actually happened (so lateness of the generator itself is visible).
  */
-import { sleep } from './stack.js';
+import { sleep } from '../../scripts/lib/wait.js';
 
 export interface Paced {
   fired: number;

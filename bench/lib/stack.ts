@@ -1,9 +1,10 @@
 /**
- * The whole service on real servers, for the benchmarks: a Temporal dev server (in memory,
- * headless) and a MongoDB-protocol server started here on free ports (scripts/lib/servers.ts), the
- * Cronofy simulator in this process (so the bench can change calendars and read its request log),
- * and the API and the worker each in its own process (bench/lib/service-process.ts), configured
- * from the environment exactly like `npm run start:api` / `start:worker`.
+ * The whole service on real servers, for the benchmarks, from the stack starter shared with local
+ * mode and the tests (scripts/lib/stack.ts): a Temporal dev server (in memory, headless) and a
+ * MongoDB-protocol server started on free ports, the Cronofy simulator in this process (so the
+ * bench can change calendars and read its request log), and the API and the worker each in its
+ * own process (bench/lib/service-process.ts), configured from the environment exactly like
+ * `npm run start:api` / `start:worker`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
@@ -11,19 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { type Db, MongoClient } from 'mongodb';
-import {
-  freePort,
-  type MongoServer,
-  startMongo,
-  startTemporalDevServer,
-  type TemporalDevServer,
-} from '../../scripts/lib/servers.js';
+import type { MongoServer, TemporalDevServer } from '../../scripts/lib/servers.js';
+import { type ServiceRunner, type Stack, startServiceStack } from '../../scripts/lib/stack.js';
 import { signatureHeader } from '../../src/cronofy/hmac.js';
-import {
-  CronofySimulator,
-  type CronofySimulatorOptions,
-  type SimAccount,
-} from '../../src/cronofy/simulator/index.js';
+import type { CronofySimulator, CronofySimulatorOptions, SimAccount } from '../../src/simulator/index.js';
 import type { ServiceMessage, ServiceRequest, ServiceStats } from './service-process.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,43 +23,6 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 export const BENCH_CLIENT_ID = 'bench-client';
 export const BENCH_SECRET = 'CRN_bench_secret_0123456789abcdefABCD';
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token';
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `fn` until truthy; throws after `timeoutMs`. */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  timeoutMs: number,
-  label: string,
-  everyMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${label}${last ? `: ${String(last)}` : ''}`,
-      );
-    await sleep(everyMs);
-  }
-}
-
-/** `p`, or `fallback` if it has not settled within `ms` (a stuck server must not hang a bench). */
-export function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((resolve) => {
-      timer = setTimeout(() => resolve(fallback), ms);
-    }),
-  ]);
-}
 
 const live = new Set<ChildProcess>();
 let exitHook = false;
@@ -165,6 +120,11 @@ export class ServiceProcess {
     await this.ask({ kind: 'profile-stop', file }, 'profiled', 60_000);
   }
 
+  /** `stop()` with the default grace: how the stack starter stops a role. */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
   /** SIGTERM (graceful: the worker finishes activities), SIGKILL after `graceMs`. */
   async stop(graceMs = 40_000): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -186,23 +146,17 @@ export interface BenchStackOptions {
   worker?: boolean;
 }
 
-export interface BenchStack {
+export interface BenchStack
+  extends Pick<
+    Stack<ServiceProcess, ServiceProcess>,
+    'sim' | 'simOptions' | 'env' | 'apiUrl' | 'api' | 'worker' | 'admin' | 'restartWorker' | 'close'
+  > {
   temporal: TemporalDevServer;
   mongoServer: MongoServer;
   sim: CronofySimulator;
-  /**
-   * The options object the simulator was started with. The simulator reads `rateLimit` from it on
-   * every request, so a bench changes Cronofy's budget mid-run by assigning `simOptions.rateLimit`.
-   */
-  simOptions: CronofySimulatorOptions;
-  api: ServiceProcess;
-  worker: ServiceProcess | undefined;
-  env: Record<string, string>;
-  apiUrl: string;
   client: Client;
   db: Db;
   mongo: MongoClient;
-  admin(method: string, route: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   /** Creates the account in the simulator and registers it through `POST /accounts`. */
   register(accountId: string): Promise<SimAccount>;
   /** A signed `change` push for the account's channel, as Cronofy would send it. */
@@ -211,108 +165,72 @@ export interface BenchStack {
     channelId: string,
     changesSince: string,
   ): { body: Buffer; headers: Record<string, string> };
-  /** Stops the worker and starts a new one with `env` on top of the stack's environment. */
-  restartWorker(env?: Record<string, string>): Promise<ServiceProcess>;
-  close(): Promise<void>;
 }
 
+/** Each role in its own process. */
+const serviceProcesses: ServiceRunner<ServiceProcess, ServiceProcess> = {
+  api: (env) => ServiceProcess.start('api', env),
+  worker: (env) => ServiceProcess.start('worker', env),
+};
+
 export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
-  o.log('starting the Temporal dev server (in memory, headless) and the MongoDB-protocol server');
-  const [temporal, mongoServer] = await Promise.all([startTemporalDevServer({ ui: false }), startMongo()]);
-  const cleanups: Array<() => Promise<unknown>> = [() => temporal.stop(), () => mongoServer.stop()];
-  const closeAll = async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  };
-  try {
-    const simOptions: CronofySimulatorOptions = {
+  const stack = await startServiceStack({
+    servers: { start: { temporal: { ui: false } } },
+    credentials: {
       clientId: BENCH_CLIENT_ID,
-      clientSecrets: [BENCH_SECRET],
-      ...o.sim,
-    };
-    const sim = await CronofySimulator.start(simOptions);
-    cleanups.push(() => sim.stop());
-    const port = await freePort();
-    const apiUrl = `http://127.0.0.1:${port}`;
-    const env: Record<string, string> = {
-      CRONOFY_CLIENT_ID: BENCH_CLIENT_ID,
-      CRONOFY_CLIENT_SECRET: BENCH_SECRET,
-      CRONOFY_API_URL: sim.url,
-      TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-      ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_URL: apiUrl,
-      TEMPORAL_ADDRESS: temporal.address,
+      clientSecret: BENCH_SECRET,
+      adminToken: BENCH_ADMIN_TOKEN,
+      tokenEncryptionKey: Buffer.alloc(32, 7).toString('base64'),
+    },
+    sim: o.sim,
+    env: {
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_TASK_QUEUE: 'cronofy-sync-bench',
-      MONGODB_URI: mongoServer.uri,
       MONGODB_DB: 'cronofy_sync_bench',
       LOG_LEVEL: 'warn',
       ...o.env,
-    };
-    o.log(`starting the API${o.worker === false ? '' : ' and the worker'} (one process each)`);
-    // One after the other: both create the indexes at start, which FerretDB 1.x does not take
-    // concurrently on an empty database (it drops the connection).
-    const api = await ServiceProcess.start('api', env);
-    const worker =
-      o.worker === false
-        ? undefined
-        : await ServiceProcess.start('worker', env).catch(async (err) => {
-            await api.stop();
-            throw err;
-          });
-    let currentWorker = worker;
-    cleanups.push(() => api.stop());
-    cleanups.push(() => currentWorker?.stop() ?? Promise.resolve());
-    const connection = await Connection.connect({ address: temporal.address });
+    },
+    service: serviceProcesses,
+    worker: o.worker !== false,
+    onStep: (step) =>
+      o.log(
+        step === 'servers'
+          ? 'starting the Temporal dev server (in memory, headless) and the MongoDB-protocol server'
+          : `starting the API${o.worker === false ? '' : ' and the worker'} (one process each)`,
+      ),
+    // A bench reports its results; a part that does not stop cleanly at the end does not matter.
+    onCloseError: () => undefined,
+  });
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    await stack.close();
+  };
+  try {
+    const connection = await Connection.connect({ address: stack.temporalAddress });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: 'default' });
-    const mongo = new MongoClient(mongoServer.uri);
+    const mongo = new MongoClient(stack.mongoUri);
     await mongo.connect();
     cleanups.push(() => mongo.close());
-    const db = mongo.db(env.MONGODB_DB!);
-    const admin: BenchStack['admin'] = async (method, route, body) => {
-      const res = await fetch(`${apiUrl}${route}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${BENCH_ADMIN_TOKEN}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-    };
-    const simAccounts = new Map<string, SimAccount>();
-    const stack: BenchStack = {
-      temporal,
-      mongoServer,
-      sim,
-      simOptions,
-      api,
-      get worker() {
-        return currentWorker;
-      },
-      env,
+    const db = mongo.db(stack.env.MONGODB_DB!);
+    const { apiUrl } = stack;
+    return {
+      temporal: stack.temporal!,
+      mongoServer: stack.mongoServer!,
+      sim: stack.sim,
+      simOptions: stack.simOptions,
+      env: stack.env,
       apiUrl,
+      api: stack.api,
+      get worker() {
+        return stack.worker;
+      },
       client,
       db,
       mongo,
-      admin,
-      async register(accountId) {
-        // Created once: a retried registration sends the same tokens again.
-        const a = simAccounts.get(accountId) ?? sim.createAccount({ accountId });
-        simAccounts.set(accountId, a);
-        const res = await admin('POST', '/accounts', {
-          accountId,
-          accessToken: a.accessToken,
-          refreshToken: a.refreshToken,
-        });
-        if (res.status !== 201 && res.status !== 200) {
-          throw new Error(`POST /accounts ${accountId}: ${res.status} ${JSON.stringify(res.body)}`);
-        }
-        return a;
-      },
+      admin: stack.admin,
+      register: (accountId) => stack.register(accountId),
       signedChange(accountId, channelId, changesSince) {
         const body = Buffer.from(
           JSON.stringify({
@@ -333,17 +251,11 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
           },
         };
       },
-      async restartWorker(extra = {}) {
-        await currentWorker?.stop();
-        Object.assign(env, extra);
-        currentWorker = await ServiceProcess.start('worker', env);
-        return currentWorker;
-      },
-      close: closeAll,
+      restartWorker: (env) => stack.restartWorker(env),
+      close,
     };
-    return stack;
   } catch (err) {
-    await closeAll();
+    await close();
     throw err;
   }
 }

@@ -4,10 +4,10 @@
  * and priority); the workflow imports the type only. The activities themselves live by concern:
  * `sync-events.ts`, `channels.ts`, `bookkeeping.ts`.
  */
+import type { CallPriority, RateLimiter } from '../budget/rate-limiter.js';
 import { CronofyClient } from '../cronofy/client.js';
 import type { DataCenter } from '../cronofy/types.js';
 import { apiBaseUrl } from '../cronofy/urls.js';
-import type { CallPriority, RateLimiter } from '../lib/rate-limiter.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountInfo, AccountsRepo } from '../store/accounts-repo.js';
 import type { Collections } from '../store/db.js';

@@ -5,7 +5,7 @@
  * MongoDB-protocol and Temporal servers restart, and the receiver stays down long enough for the
  * simulator to close channels. When the faults stop, the service must converge by itself: `events`
  * equal to Cronofy's truth for every account (0 missing, 0 stale, 0 phantom). The scenario lives in
- * test/support/chaos-scenario.ts; `npm run bench` runs a larger one (bench/chaos.ts).
+ * bench/lib/chaos/scenario.ts; `npm run bench` runs a larger one (bench/chaos.ts).
  *
  * Servers: a Temporal dev server and a MongoDB-protocol server only this file uses, so stopping
  * them disturbs no other test file. CHAOS_LOG_DIR=<dir> keeps the API's and workers' logs.
@@ -13,7 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportRows, runChaos } from '../support/chaos-scenario.js';
+import { reportRows, runChaos } from '../../bench/lib/chaos/scenario.js';
 import {
   type IsolatedServer,
   isolatedMongo,

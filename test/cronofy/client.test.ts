@@ -18,7 +18,7 @@ import {
   CronofyRateLimitedError,
   CronofyServerError,
 } from '../../src/cronofy/errors.js';
-import { CronofySimulator, type SimAccount } from '../../src/cronofy/simulator/index.js';
+import { CronofySimulator, type SimAccount } from '../../src/simulator/index.js';
 import { CLIENT_ID, collect, MemoryAuth, SECRETS } from './helpers.js';
 
 let sim: CronofySimulator;

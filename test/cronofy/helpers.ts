@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AccountAuth, CronofyClient } from '../../src/cronofy/client.js';
-import type { SimAccount } from '../../src/cronofy/simulator/index.js';
+import type { SimAccount } from '../../src/simulator/index.js';
 
 export const CLIENT_ID = 'test-client';
 export const SECRETS = ['CRN_current_secret_for_tests', 'CRN_previous_secret_for_tests'];

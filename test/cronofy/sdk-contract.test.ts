@@ -8,7 +8,7 @@
 import Cronofy from 'cronofy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCronofyHmac } from '../../src/cronofy/hmac.js';
-import { CronofySimulator, type SimAccount } from '../../src/cronofy/simulator/index.js';
+import { CronofySimulator, type SimAccount } from '../../src/simulator/index.js';
 import { CLIENT_ID, type Receiver, SECRETS, startReceiver } from './helpers.js';
 
 let sim: CronofySimulator;

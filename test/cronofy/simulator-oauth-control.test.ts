@@ -5,8 +5,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSimulatorArgs } from '../../src/cronofy/simulator/cli.js';
-import { CronofySimulator } from '../../src/cronofy/simulator/index.js';
+import { parseSimulatorArgs } from '../../src/simulator/cli.js';
+import { CronofySimulator } from '../../src/simulator/index.js';
 import { CLIENT_ID, SECRETS, startReceiver } from './helpers.js';
 
 let clock = new Date('2025-03-01T08:00:00Z');
@@ -287,7 +287,7 @@ describe('CLI', () => {
         [
           '--import',
           'tsx',
-          'src/cronofy/simulator/main.ts',
+          'src/simulator/main.ts',
           '--port',
           '0',
           '--client-id',

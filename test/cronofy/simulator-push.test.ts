@@ -10,7 +10,7 @@ import {
   CronofySimulator,
   type CronofySimulatorOptions,
   type SimAccount,
-} from '../../src/cronofy/simulator/index.js';
+} from '../../src/simulator/index.js';
 import { CLIENT_ID, SECRETS, sleep, startReceiver } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -4,8 +4,8 @@
  * include_managed/only_managed, calendar_ids[], localized_times, paging, auth and rate limits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CronofySimulator, type SimAccount } from '../../src/cronofy/simulator/index.js';
 import type { CronofyEvent, ReadEventsPage } from '../../src/cronofy/types.js';
+import { CronofySimulator, type SimAccount } from '../../src/simulator/index.js';
 import { CLIENT_ID, SECRETS } from './helpers.js';
 
 let clock = new Date('2025-01-15T12:00:00Z');

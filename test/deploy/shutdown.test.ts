@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/servers.js';
-import { CronofySimulator } from '../../src/cronofy/simulator/index.js';
+import { CronofySimulator } from '../../src/simulator/index.js';
 import { testMongoUri, testTemporalAddress, uniqueName } from '../support/env.js';
 import { eventually } from '../support/stack.js';
 import { type Child, cleanEnv, repoRoot, start, tsxBin } from './processes.js';

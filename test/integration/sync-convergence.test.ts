@@ -4,10 +4,10 @@
  * token refresh, the window-edge timer and a manual full sync.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimAccount } from '../../src/cronofy/simulator/index.js';
+import { compareWithTruth, converged } from '../../scripts/lib/convergence.js';
+import type { SimAccount } from '../../src/simulator/index.js';
 import { collections } from '../../src/store/db.js';
 import { EventsRepo } from '../../src/store/events-repo.js';
-import { compareWithTruth, converged } from '../support/convergence.js';
 import { eventually, type Stack, startStack } from '../support/stack.js';
 
 const DAY = 86_400_000;

@@ -4,9 +4,9 @@
  */
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type WorkerLeaseDoc, WorkerLeases } from '../../src/budget/leases.js';
 import type { Metrics } from '../../src/metrics.js';
 import { startWorker } from '../../src/runtime.js';
-import { type WorkerLeaseDoc, WorkerLeases } from '../../src/store/worker-leases.js';
 import { metricValue } from '../receiver/support.js';
 import { testMongoUri, uniqueName } from '../support/env.js';
 import { startStack, workflowBundle } from '../support/stack.js';

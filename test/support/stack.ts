@@ -1,16 +1,18 @@
 /**
- * The whole service on real servers for integration and end-to-end tests: the Cronofy simulator,
- * the API on a real port, and a worker, against the run-wide Temporal dev server and
+ * The whole service on real servers for integration and end-to-end tests (scripts/lib/stack.ts,
+ * the starter local mode and the benchmarks use too): the Cronofy simulator, the API on a real
+ * port, and a worker, in this process, against the run-wide Temporal dev server and
  * MongoDB-protocol server. Each stack gets its own database and task queue.
  */
 import { type Db, MongoClient } from 'mongodb';
-import { freePort } from '../../scripts/lib/servers.js';
+import { inProcessService, startServiceStack } from '../../scripts/lib/stack.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { CronofySimulator, type CronofySimulatorOptions } from '../../src/cronofy/simulator/index.js';
-import { createLogger } from '../../src/logger.js';
-import { type ApiRuntime, startApi, startWorker, type WorkerRuntime } from '../../src/runtime.js';
+import type { ApiRuntime, WorkerRuntime } from '../../src/runtime.js';
+import type { CronofySimulator, CronofySimulatorOptions } from '../../src/simulator/index.js';
 import { bundleWorkflows } from '../../src/worker.js';
 import { testMongoUri, testTemporalAddress, uniqueName } from './env.js';
+
+export { eventually } from '../../scripts/lib/wait.js';
 
 export const TEST_CLIENT_ID = 'test-client';
 export const TEST_SECRET = 'CRN_test_secret_0123456789';
@@ -39,86 +41,44 @@ export interface Stack {
 export async function startStack(
   opts: { env?: Record<string, string>; sim?: Partial<CronofySimulatorOptions>; withWorker?: boolean } = {},
 ): Promise<Stack> {
-  const sim = await CronofySimulator.start({
-    clientId: TEST_CLIENT_ID,
-    clientSecrets: [TEST_SECRET],
-    ...opts.sim,
+  const stack = await startServiceStack({
+    servers: { temporalAddress: testTemporalAddress(), mongoUri: testMongoUri() },
+    credentials: {
+      clientId: TEST_CLIENT_ID,
+      clientSecret: TEST_SECRET,
+      adminToken: ADMIN_TOKEN,
+      tokenEncryptionKey: Buffer.alloc(32, 9).toString('base64'),
+    },
+    sim: opts.sim,
+    env: {
+      TEMPORAL_TASK_QUEUE: uniqueName('tq'),
+      MONGODB_DB: uniqueName('db'),
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      DEBOUNCE_QUIET: '300ms',
+      DEBOUNCE_MAX: '2s',
+      ...opts.env,
+    },
+    service: inProcessService({ workflowBundle }),
+    worker: opts.withWorker !== false,
   });
-  const port = await freePort();
-  const config = loadConfig({
-    CRONOFY_CLIENT_ID: TEST_CLIENT_ID,
-    CRONOFY_CLIENT_SECRET: TEST_SECRET,
-    CRONOFY_API_URL: sim.url,
-    TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
-    ADMIN_TOKEN,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    TEMPORAL_ADDRESS: testTemporalAddress(),
-    TEMPORAL_TASK_QUEUE: uniqueName('tq'),
-    MONGODB_URI: testMongoUri(),
-    MONGODB_DB: uniqueName('db'),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    DEBOUNCE_QUIET: '300ms',
-    DEBOUNCE_MAX: '2s',
-    ...opts.env,
-  });
-  const logger = createLogger(config.logLevel);
-  const api = await startApi(config, { logger });
-  const worker =
-    opts.withWorker === false
-      ? (undefined as unknown as WorkerRuntime)
-      : await startWorker(config, { logger, workflowBundle: await workflowBundle() });
+  const config = loadConfig(stack.env);
   const mongo = new MongoClient(config.mongo.uri);
   await mongo.connect();
   const db = mongo.db(config.mongo.db);
-  const apiUrl = `http://127.0.0.1:${port}`;
   return {
-    sim,
-    api,
-    worker,
+    sim: stack.sim,
+    api: stack.api,
+    // Tests that ask for no worker never touch it.
+    worker: stack.worker as WorkerRuntime,
     config,
     db,
     mongo,
-    apiUrl,
-    async admin(method, path, body) {
-      const res = await fetch(`${apiUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${ADMIN_TOKEN}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    },
+    apiUrl: stack.apiUrl,
+    admin: stack.admin,
     async close() {
-      await api.close();
-      if (worker) await worker.close();
-      await sim.stop();
+      await stack.close();
       await db.dropDatabase().catch(() => undefined);
       await mongo.close();
     },
   };
-}
-
-/** Polls until `fn` returns a truthy value (or throws after `timeoutMs`). */
-export async function eventually<T>(
-  fn: () => Promise<T | undefined | null | false>,
-  timeoutMs = 20_000,
-  label = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${label}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

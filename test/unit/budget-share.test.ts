@@ -4,8 +4,8 @@
  * test/integration/worker-leases.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { startBudgetShare } from '../../src/budget-share.js';
-import { RateLimiter } from '../../src/lib/rate-limiter.js';
+import { RateLimiter } from '../../src/budget/rate-limiter.js';
+import { startBudgetShare } from '../../src/budget/shares.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 

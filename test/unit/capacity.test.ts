@@ -13,8 +13,8 @@ import {
   weeklyBudget,
   weeklyDemand,
   windowEdgePages,
-} from '../../src/capacity/model.js';
-import { maxAccounts, verdict, withAccounts } from '../../src/capacity/search.js';
+} from '../../bench/capacity/model.js';
+import { maxAccounts, verdict, withAccounts } from '../../bench/capacity/search.js';
 
 const MONDAY = Date.UTC(2026, 0, 5);
 /** A tenth of Cronofy's default budget keeps the simulated populations (and the tests) small. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../src/lib/rate-limiter.js';
+import { RateLimiter } from '../../src/budget/rate-limiter.js';
 
 function clock() {
   let t = 0;

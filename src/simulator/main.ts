@@ -1,7 +1,7 @@
 /**
  * Starts the Cronofy simulator and prints its base URL as the first line of stdout (logs go to
  * stderr), then serves until SIGINT/SIGTERM. Options: ./cli.ts.
- *   tsx src/cronofy/simulator/main.ts --port 8181 --client-id my-app --client-secret CRN_x
+ *   tsx src/simulator/main.ts --port 8181 --client-id my-app --client-secret CRN_x
  */
 import pino from 'pino';
 import { parseSimulatorArgs, SimulatorUsageError } from './cli.js';

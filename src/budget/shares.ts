@@ -5,8 +5,8 @@
  * the others follow within one renewal interval; a worker that dies stops counting after its
  * lease's TTL.
  */
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 
 export interface BudgetShareDeps {
   leases: { renew(now?: Date): Promise<number>; release(): Promise<void> };

@@ -21,11 +21,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyError, readParams, sendJson } from './http.js';
-import type { CronofySimulator, SimFault } from './simulator.js';
 import { type SimEventInput, SimulatorInputError } from './state.js';
+import type { SimFault, SimulatorControls } from './types.js';
 
 export async function handleControl(
-  sim: CronofySimulator,
+  sim: SimulatorControls,
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
@@ -49,7 +49,7 @@ interface Answer {
 }
 
 async function route(
-  sim: CronofySimulator,
+  sim: SimulatorControls,
   method: string,
   parts: string[],
   url: URL,

@@ -10,7 +10,7 @@
  * sync of many accounts never delays a change notification.
  *
  * With several worker processes, each runs its own limiter on a share of the budget
- * (`setShare(1 / workers)`, kept current by `budget-share.ts`), so together they stay inside it.
+ * (`setShare(1 / workers)`, kept current by ./shares.ts), so together they stay inside it.
  *
  * The clock and the sleep are injected: the decisions are pure and unit-tested without waiting.
  */

@@ -4,8 +4,8 @@
  * content), phantom (we hold a live event Cronofy does not have live).
  */
 import type { Db } from 'mongodb';
-import type { CronofySimulator } from '../../src/cronofy/simulator/index.js';
 import type { CronofyEvent } from '../../src/cronofy/types.js';
+import type { CronofySimulator } from '../../src/simulator/index.js';
 import type { EventDoc } from '../../src/store/event-mapping.js';
 
 export interface Divergence {

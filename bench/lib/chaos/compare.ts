@@ -1,13 +1,13 @@
 /**
- * `compareWithTruth` (./convergence.ts) for many accounts with ONE read of `events`: the chaos run
+ * `compareWithTruth` (scripts/lib/convergence.ts) for many accounts with ONE read of `events`: the chaos run
  * polls this every second or two while it waits for convergence, and on FerretDB (SQLite) every
  * query by `accountId` scans the whole collection, so one query per account would load the server
  * it is measuring. Same rules (`divergence`) as `compareWithTruth`, which still gives the final verdict.
  */
 import type { Db } from 'mongodb';
-import type { CronofySimulator } from '../../src/cronofy/simulator/index.js';
-import type { EventDoc } from '../../src/store/event-mapping.js';
-import { type ComparedDoc, type Divergence, divergence } from './convergence.js';
+import { type ComparedDoc, type Divergence, divergence } from '../../../scripts/lib/convergence.js';
+import type { CronofySimulator } from '../../../src/simulator/index.js';
+import type { EventDoc } from '../../../src/store/event-mapping.js';
 
 type Compared = ComparedDoc & Pick<EventDoc, 'accountId'>;
 

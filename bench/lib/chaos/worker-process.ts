@@ -8,9 +8,9 @@
  * when the parent goes away (the channel closes), so a crashed test leaves no worker behind.
  */
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startWorker } from '../../src/runtime.js';
+import { loadConfig } from '../../../src/config.js';
+import { createLogger } from '../../../src/logger.js';
+import { startWorker } from '../../../src/runtime.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger(config.logLevel);

@@ -11,8 +11,8 @@
  *   (urgent = notification syncs, background = periodic syncs and channel checks, which leave
  *   `reserveFraction` of each window to urgent work). Reports demand, queueing delay and backlog.
  */
-import { RateLimiter } from '../lib/rate-limiter.js';
-import { nextFullSyncAt, nextWindowEdgeAt } from '../workflows/schedule.js';
+import { RateLimiter } from '../../src/budget/rate-limiter.js';
+import { nextFullSyncAt, nextWindowEdgeAt } from '../../src/workflows/schedule.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;

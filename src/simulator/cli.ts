@@ -8,7 +8,7 @@
  *   --no-rate-limit (CRONOFY_SIM_RATE_LIMIT=0)  --no-control (serve no /_sim/ API)
  */
 import { parseArgs } from 'node:util';
-import type { CronofySimulatorOptions } from './simulator.js';
+import type { CronofySimulatorOptions } from './types.js';
 
 export const DEFAULT_SIM_CLIENT_ID = 'cronofy-sim-client';
 export const DEFAULT_SIM_CLIENT_SECRET = 'CRN_cronofy_simulator_local_secret';

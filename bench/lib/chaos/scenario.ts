@@ -3,7 +3,7 @@
  * `bench/chaos.ts` (large, random seed). Free of vitest: the caller hands in the Temporal and
  * MongoDB-protocol servers it owns (stoppable and restartable, state kept) and gets a report back.
  *
- * The whole service runs for real, as two child processes (./chaos-service.ts): the API (receiver +
+ * The whole service runs for real, as two child processes (./service.ts): the API (receiver +
  * admin, `src/main.ts api`) and the worker, so that they can be stopped and killed; the Cronofy
  * simulator runs in this process and is the truth. A seeded
  * stream of creates, updates, moves, deletes and restores runs across the accounts while a fixed
@@ -29,15 +29,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { type Db, MongoClient, type ObjectId } from 'mongodb';
-import { freePort, probeMongo, probeTemporal } from '../../scripts/lib/servers.js';
-import { type Config, loadConfig } from '../../src/config.js';
-import { CronofySimulator, type SimFaultHandle } from '../../src/cronofy/simulator/index.js';
-import { bundleWorkflows } from '../../src/worker.js';
-import { type AccountStatus, workflowIdFor } from '../../src/workflows/messages.js';
-import { compareManyWithTruth } from './chaos-compare.js';
-import { mulberry32, type Rng } from './chaos-prng.js';
-import { type ProcessExit, ServiceProcess } from './chaos-service.js';
-import { compareWithTruth, type Divergence } from './convergence.js';
+import { compareWithTruth, type Divergence } from '../../../scripts/lib/convergence.js';
+import { freePort, probeMongo, probeTemporal } from '../../../scripts/lib/servers.js';
+import { eventually, sleep } from '../../../scripts/lib/wait.js';
+import { type Config, loadConfig } from '../../../src/config.js';
+import { CronofySimulator, type SimFaultHandle } from '../../../src/simulator/index.js';
+import { bundleWorkflows } from '../../../src/worker.js';
+import { type AccountStatus, workflowIdFor } from '../../../src/workflows/messages.js';
+import { compareManyWithTruth } from './compare.js';
+import { mulberry32, type Rng } from './prng.js';
+import { type ProcessExit, ServiceProcess } from './service.js';
 
 const CLIENT_ID = 'chaos-client';
 const SECRET = 'CRN_chaos_secret_0123456789abcdefgh';
@@ -139,34 +140,9 @@ export interface ChaosReport {
   timeline: { atMs: number; what: string }[];
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const cronofyTime = (ms: number) =>
   new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 const cronofyDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-
-async function poll<T>(
-  fn: () => Promise<T | undefined | null | false>,
-  timeoutMs: number,
-  what: string,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await sleep(everyMs);
-  }
-}
 
 async function isDown(probe: () => Promise<void>): Promise<boolean> {
   try {
@@ -339,7 +315,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
   const bundleFile = path.join(tmp, 'workflow-bundle.js');
   const worker = new ServiceProcess({
     name: 'worker',
-    args: ['test/chaos/worker-process.ts'],
+    args: ['bench/lib/chaos/worker-process.ts'],
     env: { ...env, CHAOS_WORKFLOW_BUNDLE: bundleFile },
     ready: 'ipc',
     logFile: o.logDir ? path.join(o.logDir, 'worker.log') : undefined,
@@ -436,7 +412,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       }
     }
     o.log(`[chaos] ${o.accounts} accounts registered; waiting for channels and initial full syncs`);
-    await poll(
+    await eventually(
       async () => {
         const synced = await syncRuns.distinct('accountId', { kind: 'full', outcome: 'succeeded' });
         return (
@@ -514,7 +490,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
         times: 3,
         handle: sim.injectFault({ method: 'GET', path: '/v1/events', delayMs: 3_000, times: 3 }),
       });
-      await poll(
+      await eventually(
         () => syncRuns.findOne({ outcome: 'running', startedAt: { $gte: phaseStart } }),
         20_000,
         'a running sync to kill the worker under',
@@ -665,7 +641,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       statuses.set(accountId, s);
       return s;
     };
-    await poll(
+    await eventually(
       async () => {
         const all = await Promise.all(accounts.map((a) => statusOf(a.accountId)));
         return all.every(

@@ -4,8 +4,8 @@
  * Times shown to clients (`created`, `updated`, token expiry) come from the injected clock.
  */
 import { randomBytes } from 'node:crypto';
-import { isCronofyDate, toCronofyTime } from '../../lib/time.js';
-import type { ChannelFilters, CronofyChannel, CronofyEvent, CronofyTime } from '../types.js';
+import type { ChannelFilters, CronofyChannel, CronofyEvent, CronofyTime } from '../cronofy/types.js';
+import { isCronofyDate, toCronofyTime } from '../lib/time.js';
 
 export class SimulatorInputError extends Error {
   override readonly name = 'SimulatorInputError';

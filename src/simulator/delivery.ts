@@ -9,8 +9,8 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
-import { signatureHeader } from '../hmac.js';
-import type { CronofyChannel } from '../types.js';
+import { signatureHeader } from '../cronofy/hmac.js';
+import type { CronofyChannel } from '../cronofy/types.js';
 import { randomId } from './state.js';
 
 export interface SimDelivery {

@@ -2,8 +2,9 @@
  * Read Events as Cronofy answers it: query validation (422 bodies in Cronofy's shape), the sync
  * window clamp, filters, a stable order and keyset paging. Pure functions over stored events.
  */
-import { addDays, isCronofyDate, toCronofyTime } from '../../lib/time.js';
-import type { CronofyEvent } from '../types.js';
+
+import type { CronofyEvent } from '../cronofy/types.js';
+import { addDays, isCronofyDate, toCronofyTime } from '../lib/time.js';
 import type { StoredEvent } from './state.js';
 
 export const WINDOW_PAST_DAYS = 42;

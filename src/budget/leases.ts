@@ -1,6 +1,6 @@
 /**
  * `workers`: one lease per running worker process of a task queue, renewed every few seconds, so
- * the workers can split the application's one Cronofy budget between them (`budget-share.ts`).
+ * the workers can split the application's one Cronofy budget between them (./shares.ts).
  * A worker that stops removes its lease; one that dies stops renewing and its lease expires.
  */
 

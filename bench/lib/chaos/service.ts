@@ -1,5 +1,5 @@
 /**
- * The service's processes for a chaos run: the worker (`test/chaos/worker-process.ts`, which calls
+ * The service's processes for a chaos run: the worker (`bench/lib/chaos/worker-process.ts`, which calls
  * `startWorker` with a prebuilt workflow bundle) and the API (`src/main.ts api`, the production
  * entry point), each a child process run with tsx, so the scenario can SIGKILL or SIGTERM them and
  * start fresh ones, as an orchestrator would. Only processes this class started are signalled, by
@@ -10,7 +10,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const TAIL_BYTES = 64 * 1024;
 
 export interface ServiceProcessOptions {
