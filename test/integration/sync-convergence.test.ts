@@ -123,6 +123,17 @@ describe('sync convergence with the simulator', () => {
 
   it('an event entering the far end of the window (no notification) arrives with the window-edge sync', async () => {
     const { sim } = stack;
+    // Quiet first: an incremental sync still due from the previous test would read the new event
+    // too (it reads the whole window by last_modified), and the window-edge run would find it unchanged.
+    await settle('before the far event');
+    await eventually(
+      async () => {
+        const s = await stack.api.workflows.status(account.accountId);
+        return s.pending.notifications === 0 && s.pending.requested.length === 0 && s.running === null;
+      },
+      20_000,
+      'no sync pending or running',
+    );
     const far = sim.upsertEvent(
       account.accountId,
       { calendar_id: 'cal_b', summary: 'far away', ...slot(197, 9) },
@@ -134,13 +145,19 @@ describe('sync convergence with the simulator', () => {
       'window-edge event',
     );
     expect(doc).toMatchObject({ summary: 'far away' });
-    const edgeRun = await stack.db.collection('sync_runs').findOne({
-      accountId: account.accountId,
-      kind: 'window_edge',
-      outcome: 'succeeded',
-      upserted: { $gte: 1 },
-    });
-    expect(edgeRun?.params.from).toBeDefined();
+    // The run records its outcome after its last page is written: wait for that too.
+    const edgeRun = await eventually(
+      () =>
+        stack.db.collection('sync_runs').findOne({
+          accountId: account.accountId,
+          kind: 'window_edge',
+          outcome: 'succeeded',
+          upserted: { $gte: 1 },
+        }),
+      20_000,
+      'the window-edge run that wrote it',
+    );
+    expect(edgeRun.params.from).toBeDefined();
   });
 
   it('a manual full sync on a converged account changes nothing', async () => {

@@ -441,12 +441,12 @@ describe('accountSync workflow (time-skipping)', () => {
         // MongoDB is back at t0 + 2 h: the record step writes what the workflow knows.
         fake.sync = () => undefined;
         await env.sleep(90 * 60_000);
-        const after = (name: string) => fake.named(name).filter((c) => c.at >= t0 + 2 * HOUR);
-        expect(after('recordChannel').at(-1)?.input).toEqual({
+        const sinceBack = (name: string) => fake.named(name).filter((c) => c.at >= t0 + 2 * HOUR);
+        expect(sinceBack('recordChannel').at(-1)?.input).toEqual({
           accountId: mid.accountId,
           channelId: 'chn_1',
         });
-        expect(after('recordAccountState').at(-1)?.input).toMatchObject({ state: 'degraded' });
+        expect(sinceBack('recordAccountState').at(-1)?.input).toMatchObject({ state: 'degraded' });
 
         // The next successful sync makes it active again, and that is recorded too.
         await handle.signal(requestSyncSignal, { mode: 'incremental' });
