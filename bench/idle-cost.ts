@@ -106,6 +106,8 @@ export const idleCostBench: BenchModule = {
       const keys = parseEncryptionKeys(Buffer.alloc(32, 3).toString('base64'));
       const accountsRepo = new AccountsRepo(c.accounts, new TokenCrypto(keys));
       const real = createActivities({
+        // The workflows run on the same timings and callback URL they were started with.
+        settings: { timings: DEFAULT_TIMINGS, publicUrl },
         accounts: accountsRepo,
         events: new EventsRepo(c.events),
         collections: c,

@@ -42,7 +42,15 @@ export interface Config {
     rateLimitPerSecond: number;
     rateLimitPerMinute: number;
   };
-  http: { host: string; port: number; publicUrl: string; maxBodyBytes: number; signalTimeoutMs: number };
+  http: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    /** PUBLIC_URL was set (or local mode): workers may hand it to running workflows. */
+    publicUrlConfigured: boolean;
+    maxBodyBytes: number;
+    signalTimeoutMs: number;
+  };
   adminToken: string | undefined;
   tokenEncryptionKeys: EncryptionKey[];
   /** Where the worker role serves cronofy-sync's own metrics when it runs without the API, if set. */
@@ -196,6 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
       host,
       port,
       publicUrl,
+      publicUrlConfigured: localMode || str(env, 'PUBLIC_URL') !== undefined,
       maxBodyBytes: integer(env, 'NOTIFICATION_MAX_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
       // 700 ms leaves room within the 1 s promise for HTTP and a busy event loop.
       signalTimeoutMs: duration(env, 'SIGNAL_TIMEOUT', 700),

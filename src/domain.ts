@@ -34,3 +34,15 @@ export interface SyncTimings {
  */
 export const ACCOUNT_ID_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$';
 export const ACCOUNT_ID_RE = new RegExp(ACCOUNT_ID_PATTERN);
+
+/** Where Cronofy pushes an account's notifications: the URL its channel is created with. */
+export function callbackUrlFor(publicUrl: string, accountId: string): string {
+  return `${publicUrl}/cronofy/notifications/${encodeURIComponent(accountId)}`;
+}
+
+/** What the account workflow takes from the worker's configuration (refreshed while it runs). */
+export interface WorkerSettings {
+  timings: SyncTimings;
+  /** Absent when the worker has no `PUBLIC_URL` of its own: the workflow keeps the one it has. */
+  callbackUrl?: string;
+}

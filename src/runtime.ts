@@ -165,6 +165,10 @@ export async function startWorker(
     metrics,
   });
   const activities = createActivities({
+    settings: {
+      timings: config.timings,
+      publicUrl: config.http.publicUrlConfigured ? config.http.publicUrl : undefined,
+    },
     accounts,
     events: new EventsRepo(c.events),
     collections: c,

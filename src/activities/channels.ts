@@ -28,6 +28,8 @@ export function channelActivities(deps: ChannelDeps) {
       accountId: string;
       callbackUrl: string;
       currentChannelId: string | null;
+      /** Our earlier callback URLs (PUBLIC_URL changed): their channels are closed. */
+      staleCallbackUrls?: string[];
     }): Promise<{ channelId: string; created: boolean }> {
       const account = await deps.liveAccount(input.accountId);
       const { client, auth } = deps.cronofyFor(account, 'urgent');
@@ -38,7 +40,8 @@ export function channelActivities(deps: ChannelDeps) {
         // A channel whose calendar filter no longer matches the registration (calendars were added
         // or removed) would never push changes for the new calendars: replace it.
         const matching = mine.filter((c) => sameCalendars(c.filters?.calendar_ids ?? null, wanted));
-        for (const stale of mine.filter((c) => !matching.includes(c))) {
+        const old = open.filter((c) => input.staleCallbackUrls?.includes(c.callback_url));
+        for (const stale of [...mine.filter((c) => !matching.includes(c)), ...old]) {
           await client.closeChannel(auth, stale.channel_id);
         }
         const ours = matching.find((c) => c.channel_id === input.currentChannelId) ?? matching[0];

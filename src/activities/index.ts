@@ -17,6 +17,7 @@ import { accountAuth } from './account-auth.js';
 import { bookkeepingActivities } from './bookkeeping.js';
 import { channelActivities } from './channels.js';
 import { accountNotRegistered, withCronofyFailures } from './failures.js';
+import { type SettingsDeps, settingsActivities } from './settings.js';
 import { syncEvents } from './sync-events.js';
 
 export interface ActivityDeps {
@@ -29,6 +30,8 @@ export interface ActivityDeps {
     apiUrlOverride?: string;
     requestTimeoutMs: number;
   };
+  /** What running workflows take from this worker's configuration. */
+  settings: SettingsDeps;
   limiter?: RateLimiter;
   metrics?: Metrics;
   fetch?: typeof fetch;
@@ -99,6 +102,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     ...channelActivities({ accounts: deps.accounts, liveAccount, cronofyFor }),
     ...bookkeepingActivities({ accounts: deps.accounts, events: deps.events }),
+    ...settingsActivities(deps.settings),
   };
 }
 

@@ -6,6 +6,7 @@
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Config } from '../config.js';
+import { callbackUrlFor } from '../domain.js';
 import type { AccountSyncInput } from '../workflows/input.js';
 import {
   type AccountStatus,
@@ -40,7 +41,7 @@ export class AccountWorkflows {
   constructor(private readonly o: AccountWorkflowsOptions) {}
 
   callbackUrlFor(accountId: string): string {
-    return `${this.o.publicUrl}/cronofy/notifications/${encodeURIComponent(accountId)}`;
+    return callbackUrlFor(this.o.publicUrl, accountId);
   }
 
   private startOptions(accountId: string) {

@@ -53,6 +53,8 @@ type SyncStep = Extract<Step, { kind: 'sync' }>;
 
 /** Patch: MongoDB bookkeeping that fails for its whole retry window no longer fails the workflow. */
 const BOOKKEEPING_SURVIVES = 'bookkeeping-failure-degrades';
+/** Patch: settings come from the worker's configuration, not only from the frozen input. */
+const SETTINGS_FROM_WORKER = 'settings-from-worker';
 type RequestResult = { ok: SyncResult } | { error: string; type: 'SyncFailed' | 'AccountDeregistered' };
 
 /**
@@ -61,9 +63,11 @@ type RequestResult = { ok: SyncResult } | { error: string; type: 'SyncFailed' | 
  */
 class AccountSync {
   readonly d: S.AccountData;
-  readonly t: SyncTimings;
+  /** Settings in force: from the input, then refreshed from the worker (`refreshSettings`). */
+  t: SyncTimings;
+  private callbackUrl: string;
   private readonly opts: AccountSyncTestOptions;
-  private readonly acts: ReturnType<typeof activitiesFor>;
+  private acts: ReturnType<typeof activitiesFor>;
   private running: SyncKind | null = null;
   private wake = false;
   private readonly results = new Map<string, RequestResult>();
@@ -71,6 +75,7 @@ class AccountSync {
   constructor(private readonly input: AccountSyncInput) {
     this.d = input.carried ?? S.initialData(input.accountId);
     this.t = input.timings;
+    this.callbackUrl = input.callbackUrl;
     this.opts = testOptions(input);
     this.acts = activitiesFor(this.t, this.opts.taskPriorities !== false);
 
@@ -179,6 +184,31 @@ class AccountSync {
     if (this.searchAttributes) upsertSearchAttributes([{ key: CronofySyncState, value: 'closed' }]);
   }
 
+  /**
+   * Takes the worker's current settings (intervals, PUBLIC_URL) at the first wake-up an hour or more
+   * after the last time, so configuration changes reach accounts registered before them.
+   */
+  async refreshSettings(): Promise<void> {
+    // Runs recorded before this patch never asked; they must replay that way.
+    if (!S.settingsStale(this.d, Date.now()) || !patched(SETTINGS_FROM_WORKER)) return;
+    try {
+      const next = await this.acts.settings.workerSettings({ accountId: this.d.accountId });
+      const applied = S.applySettings(
+        this.d,
+        { timings: this.t, callbackUrl: this.callbackUrl },
+        next,
+        Date.now(),
+      );
+      this.t = applied.timings;
+      this.callbackUrl = applied.callbackUrl;
+      this.acts = activitiesFor(this.t, this.opts.taskPriorities !== false);
+    } catch (err) {
+      // Not worth degrading for: the settings in force stay, and the next wake-up asks again.
+      log.warn('reading the worker settings failed', { message: classifyFailure(err).message });
+      this.d.settingsAt = Date.now();
+    }
+  }
+
   /** First run: loads the registration. False when the account is not registered (nothing to do). */
   async start(): Promise<boolean> {
     const d = this.d;
@@ -247,8 +277,9 @@ class AccountSync {
     try {
       const res = await this.acts.channel.ensureChannel({
         accountId: this.d.accountId,
-        callbackUrl: this.input.callbackUrl,
+        callbackUrl: this.callbackUrl,
         currentChannelId: this.d.channelId,
+        ...(this.d.staleCallbackUrls?.length ? { staleCallbackUrls: this.d.staleCallbackUrls } : {}),
       });
       S.applyChannelEnsured(this.d, res, Date.now());
     } catch (err) {
@@ -324,7 +355,8 @@ class AccountSync {
     const limit = this.opts.historyLimit;
     const tooLong = info.continueAsNewSuggested || (limit !== undefined && info.historyLength >= limit);
     if (tooLong && allHandlersFinished()) {
-      await continueAsNew<typeof accountSync>({ ...this.input, carried: this.d });
+      const settings = { timings: this.t, callbackUrl: this.callbackUrl };
+      await continueAsNew<typeof accountSync>({ ...this.input, ...settings, carried: this.d });
     }
     if (this.takeWake()) return;
     if (until === null) await condition(() => this.wake);
@@ -352,6 +384,7 @@ export async function accountSync(input: AccountSyncInput): Promise<AccountSyncO
     return { accountId: input.accountId, state: 'closed', reason: 'not_registered' };
   }
   for (;;) {
+    await wf.refreshSettings();
     const step = planNext(wf.d, Date.now(), wf.t);
     switch (step.kind) {
       case 'deregister': {

@@ -2,7 +2,7 @@
  * The account workflow's activity proxies: timeouts, retry policy and task priorities, next to one
  * another so their relations are visible (the sync retry window bounds every sync's attempts).
  */
-import { type ActivityOptions, proxyActivities } from '@temporalio/workflow';
+import { type ActivityOptions, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SyncTimings, SyncTrigger } from '../domain.js';
 import { NON_RETRYABLE_FAILURE_TYPES } from './failures.js';
@@ -41,6 +41,8 @@ export function activitiesFor(t: SyncTimings, priorities: boolean) {
     // Channel calls are single requests; a shorter window keeps deregister and status responsive
     // when Cronofy is down (the loop retries them later with backoff).
     channel: proxyActivities<Activities>({ startToCloseTimeout: '1m', scheduleToCloseTimeout: '1h', retry }),
+    // The worker's configuration: no I/O, so a local activity (no task-queue round trip).
+    settings: proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 3 } }),
     // MongoDB-only bookkeeping.
     store: proxyActivities<Activities>({
       startToCloseTimeout: '30s',

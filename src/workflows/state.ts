@@ -7,7 +7,7 @@
  * A transition that changes the account's `SyncState` returns the state to enter; the workflow
  * records it (`accounts.state`, the `CronofySyncState` search attribute).
  */
-import type { SyncKind, SyncMode, SyncState, SyncTimings } from '../domain.js';
+import type { SyncKind, SyncMode, SyncState, SyncTimings, WorkerSettings } from '../domain.js';
 import { addChange, debounceDueAt, mergePending, noPendingChanges, type PendingChanges } from './debounce.js';
 import type { ClassifiedFailure } from './failures.js';
 import type {
@@ -62,6 +62,10 @@ export interface AccountData {
    * its whole retry window: redo it at `retryAt`. Absent in state carried from earlier runs.
    */
   unrecorded?: { since: number; attempts: number; retryAt: number } | null;
+  /** When the worker's settings were last applied (absent: never, in this or an earlier run). */
+  settingsAt?: number | null;
+  /** Callback URLs this account's channels had before PUBLIC_URL changed: closed at the next ensure. */
+  staleCallbackUrls?: string[];
 }
 
 export function initialData(accountId: string): AccountData {
@@ -251,6 +255,7 @@ export function applyChannelEnsured(
   d.channelId = res.channelId;
   d.channelConfirmedAt = now;
   d.needChannel = false;
+  if (d.staleCallbackUrls?.length) d.staleCallbackUrls = [];
   // A new channel means pushes may have been missed while the old one was gone.
   if (replaced || res.created) d.needCatchUp = d.needCatchUp || d.watermark !== null;
 }
@@ -302,6 +307,48 @@ export function applyReconnect(d: AccountData): SyncState {
 export function applyDeregistered(d: AccountData): void {
   d.state = 'closed';
   d.channelId = null;
+}
+
+// --- Settings -------------------------------------------------------------------------------
+
+/** How often a running workflow takes the worker's settings again (at its next wake-up after). */
+export const SETTINGS_REFRESH_MS = 3_600_000;
+
+/** The settings a workflow runs on: from its input at first, then from the worker. */
+export interface Settings {
+  timings: SyncTimings;
+  callbackUrl: string;
+}
+
+export function settingsStale(d: AccountData, now: number): boolean {
+  return d.settingsAt == null || now - d.settingsAt >= SETTINGS_REFRESH_MS;
+}
+
+/**
+ * Applies the worker's current settings. A changed interval moves that timer to the new grid; a
+ * changed callback URL (PUBLIC_URL) asks for a new channel and remembers the old URL, whose channel
+ * is closed then. Returns the settings to run on.
+ */
+export function applySettings(
+  d: AccountData,
+  current: Settings,
+  next: WorkerSettings,
+  now: number,
+): Settings {
+  d.settingsAt = now;
+  const t = next.timings;
+  if (t.fullSyncIntervalMs !== current.timings.fullSyncIntervalMs) {
+    d.nextFullSyncAt = nextFullSyncAt(d.accountId, now, t.fullSyncIntervalMs);
+  }
+  if (t.windowEdgeIntervalMs !== current.timings.windowEdgeIntervalMs) {
+    d.nextWindowEdgeAt = nextWindowEdgeAt(d.accountId, now, t.windowEdgeIntervalMs);
+  }
+  const callbackUrl = next.callbackUrl ?? current.callbackUrl;
+  if (callbackUrl !== current.callbackUrl) {
+    d.needChannel = true;
+    d.staleCallbackUrls = [...(d.staleCallbackUrls ?? []), current.callbackUrl];
+  }
+  return { timings: t, callbackUrl };
 }
 
 // --- Bookkeeping ----------------------------------------------------------------------------

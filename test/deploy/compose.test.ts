@@ -37,7 +37,7 @@ const CONTRACT_VARS: Record<string, { api: boolean; worker: boolean }> = {
   CRONOFY_CLIENT_SECRET: { api: true, worker: true }, // api: verifies pushes; worker: refreshes tokens
   CRONOFY_DATA_CENTER: { api: true, worker: true },
   CRONOFY_API_URL: { api: true, worker: true },
-  PUBLIC_URL: { api: true, worker: false }, // callback URLs are built by the API
+  PUBLIC_URL: { api: true, worker: true }, // api: new accounts' callback URLs; worker: running ones
   HOST: { api: true, worker: false },
   PORT: { api: true, worker: false },
   ADMIN_TOKEN: { api: true, worker: false },

@@ -283,6 +283,48 @@ describe('authorization and deregistration', () => {
   });
 });
 
+describe('settings', () => {
+  const current = { timings: t, callbackUrl: 'https://old.example.com/cronofy/notifications/acc' };
+
+  it('are stale an hour after they were last applied, and at once when never applied', () => {
+    expect(S.settingsStale(ready(), NOW)).toBe(true);
+    expect(S.settingsStale(ready({ settingsAt: NOW - S.SETTINGS_REFRESH_MS + 1 }), NOW)).toBe(false);
+    expect(S.settingsStale(ready({ settingsAt: NOW - S.SETTINGS_REFRESH_MS }), NOW)).toBe(true);
+  });
+
+  it('unchanged settings change nothing but the time they were read', () => {
+    const d = ready({ nextFullSyncAt: NOW + 5, nextWindowEdgeAt: NOW + 6 });
+    expect(S.applySettings(d, current, current, NOW)).toEqual(current);
+    expect(d).toMatchObject({
+      settingsAt: NOW,
+      nextFullSyncAt: NOW + 5,
+      nextWindowEdgeAt: NOW + 6,
+      needChannel: false,
+    });
+  });
+
+  it('a new interval moves that timer to the new grid', () => {
+    const d = ready({ nextFullSyncAt: NOW + 5, nextWindowEdgeAt: NOW + 6 });
+    const timings = { ...t, fullSyncIntervalMs: 3_600_000 };
+    expect(S.applySettings(d, current, { timings }, NOW).timings).toBe(timings);
+    expect(d.nextFullSyncAt).toBe(nextFullSyncAt('acc', NOW, 3_600_000));
+    expect(d.nextWindowEdgeAt).toBe(NOW + 6);
+  });
+
+  it('a new callback URL asks for a new channel and remembers the old one to close', () => {
+    const d = ready();
+    const next = { timings: t, callbackUrl: 'https://new.example.com/cronofy/notifications/acc' };
+    expect(S.applySettings(d, current, next, NOW).callbackUrl).toBe(next.callbackUrl);
+    expect(d).toMatchObject({ needChannel: true, staleCallbackUrls: [current.callbackUrl] });
+    S.applyChannelEnsured(d, { channelId: 'chn_9', created: true }, NOW);
+    expect(d.staleCallbackUrls).toEqual([]);
+    // A worker without a PUBLIC_URL of its own leaves the URL as it is.
+    const same = ready();
+    expect(S.applySettings(same, current, { timings: t }, NOW).callbackUrl).toBe(current.callbackUrl);
+    expect(same.needChannel).toBe(false);
+  });
+});
+
 describe('bookkeeping', () => {
   it('a failed MongoDB write shows an active account degraded and is redone on a backoff', () => {
     const d = ready();

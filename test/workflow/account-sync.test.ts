@@ -61,6 +61,10 @@ async function withAccount(
 ): Promise<void> {
   const taskQueue = `wf-${randomUUID()}`;
   const fake = new FakeActivities(env);
+  const accountId = `acc-${randomUUID().slice(0, 8)}`;
+  const callbackUrl = `http://127.0.0.1/cronofy/notifications/${accountId}`;
+  // The worker's configuration agrees with the input unless a test changes it.
+  fake.settings = { timings: opts.timings ?? DEFAULT_TIMINGS, callbackUrl };
   opts.setup?.(fake);
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -68,7 +72,6 @@ async function withAccount(
     workflowBundle: bundle,
     activities: fake.activities(),
   });
-  const accountId = `acc-${randomUUID().slice(0, 8)}`;
   await worker.runUntil(async () => {
     const handle = await env.client.workflow.start('accountSync', {
       taskQueue,
@@ -77,7 +80,7 @@ async function withAccount(
         {
           accountId,
           timings: opts.timings ?? DEFAULT_TIMINGS,
-          callbackUrl: `http://127.0.0.1/cronofy/notifications/${accountId}`,
+          callbackUrl,
           testing: {
             searchAttributes: false,
             // The time-skipping test server never dispatches activities that carry a priority.
@@ -455,6 +458,34 @@ describe('accountSync workflow (time-skipping)', () => {
         expect(fake.named('recordAccountState').at(-1)?.input).toMatchObject({ state: 'active' });
       },
       { record: 'bookkeeping-outage' },
+    );
+  });
+
+  it('settings changed on the worker reach a running account: a new interval and a new PUBLIC_URL', async () => {
+    await withAccount(
+      async ({ fake, notify, status }) => {
+        const before = await status();
+        const oldUrl = fake.settings?.callbackUrl as string;
+        const newUrl = oldUrl.replace('http://127.0.0.1', 'https://sync.example.com');
+        fake.settings = {
+          timings: { ...DEFAULT_TIMINGS, fullSyncIntervalMs: 2 * HOUR },
+          callbackUrl: newUrl,
+        };
+        // Taken at the first wake-up an hour or more after the settings were last read.
+        await env.sleep(HOUR + 60_000);
+        await notify({});
+        await env.sleep(6 * HOUR);
+        // A new channel for the new URL; the old URL's channel is closed by the same call.
+        expect(fake.named('ensureChannel').at(-1)?.input).toMatchObject({
+          callbackUrl: newUrl,
+          staleCallbackUrls: [oldUrl],
+        });
+        // Full syncs now every 2 h instead of weekly.
+        const scheduled = fake.syncs('full').filter((c) => c.input.trigger === 'schedule');
+        expect(scheduled.length).toBeGreaterThanOrEqual(2);
+        expect((await status()).nextFullSyncAt).not.toBe(before.nextFullSyncAt);
+      },
+      { record: 'settings-changed' },
     );
   });
 

@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../src/activities/index.js';
+import type { WorkerSettings } from '../../src/domain.js';
 import type { SyncInput, SyncResult } from '../../src/workflows/messages.js';
 
 export interface Call<T = unknown> {
@@ -31,6 +32,8 @@ export class FakeActivities {
   channelCheck: (() => Promise<void> | undefined) | undefined;
   /** MongoDB-only activities fail (retryably, as a driver error would) until this test-server time. */
   mongoDownUntil = 0;
+  /** What `workerSettings` answers: the worker's configuration as running workflows see it. */
+  settings: WorkerSettings | undefined;
 
   constructor(private readonly env: TestWorkflowEnvironment) {}
 
@@ -58,6 +61,11 @@ export class FakeActivities {
 
   activities(): Activities {
     return {
+      workerSettings: async (input) => {
+        await this.record('workerSettings', input);
+        if (!this.settings) throw new Error('test: FakeActivities.settings not set');
+        return this.settings;
+      },
       loadAccount: async (input) => {
         await this.store('loadAccount', input);
         return this.registered
