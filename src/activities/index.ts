@@ -3,14 +3,15 @@
  * `createActivities(deps)` binds them to injected dependencies; the workflow imports the type only.
  */
 import { Context } from '@temporalio/activity';
-import { CronofyClient } from '../cronofy/client.js';
+import type { CronofyClient } from '../cronofy/client.js';
+import { cronofyClientFactory } from '../cronofy/client-factory.js';
 import type { DataCenter } from '../cronofy/types.js';
-import { apiBaseUrl } from '../cronofy/urls.js';
 import type { CallPriority, RateLimiter } from '../lib/rate-limiter.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountsRepo } from '../store/accounts-repo.js';
 import type { Collections, SyncState } from '../store/db.js';
 import type { EventsRepo } from '../store/events-repo.js';
+import { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import type { AccountInfoResult, SyncInput, SyncResult } from '../workflows/messages.js';
 import { accountAuth } from './account-auth.js';
 import { accountNotRegistered, withCronofyFailures } from './failures.js';
@@ -37,20 +38,16 @@ export function createActivities(deps: ActivityDeps) {
   // Token expiry is judged by the same clock that recorded it (injected in benchmarks and tests).
   const authOptions = { now: () => now().getTime() };
   const clients = new Map<string, CronofyClient>();
+  const newClient = cronofyClientFactory(deps.cronofy, { fetch: deps.fetch });
+  const syncRuns = new SyncRunsRepo(deps.collections.syncRuns);
 
   /** One client per data center and priority; the priority decides its share of the rate budget. */
   const clientFor = (dataCenter: DataCenter, priority: CallPriority): CronofyClient => {
     const key = `${dataCenter}:${priority}`;
     let c = clients.get(key);
     if (!c) {
-      const baseFetch = deps.fetch ?? fetch;
       const limiter = deps.limiter;
-      c = new CronofyClient({
-        baseUrl: apiBaseUrl(dataCenter, deps.cronofy.apiUrlOverride),
-        clientId: deps.cronofy.clientId,
-        clientSecret: deps.cronofy.clientSecret,
-        timeoutMs: deps.cronofy.requestTimeoutMs,
-        fetch: baseFetch,
+      c = newClient(dataCenter, {
         beforeRequest: limiter
           ? async () => {
               const waited = await limiter.acquire(priority);
@@ -94,7 +91,7 @@ export function createActivities(deps: ActivityDeps) {
       const client = clientFor(account.dataCenter, priority);
       return withCronofyFailures(() =>
         syncEvents(
-          { events: deps.events, syncRuns: deps.collections.syncRuns, metrics: deps.metrics, now },
+          { events: deps.events, syncRuns, metrics: deps.metrics, now },
           input,
           account,
           client,

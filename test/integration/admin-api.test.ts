@@ -8,8 +8,7 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/servers.js';
-import { adminRoutes } from '../../src/api/admin.js';
-import { buildServer } from '../../src/api/server.js';
+import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
 import { CronofyClient } from '../../src/cronofy/client.js';
 import { createLogger } from '../../src/logger.js';
@@ -17,7 +16,6 @@ import { createMetrics } from '../../src/metrics.js';
 import { AccountsRepo } from '../../src/store/accounts-repo.js';
 import { collections } from '../../src/store/db.js';
 import { TokenCrypto } from '../../src/store/token-crypto.js';
-import { AccountWorkflows } from '../../src/temporal/account-workflows.js';
 import { uniqueName } from '../support/env.js';
 import {
   ADMIN_TOKEN,
@@ -61,7 +59,10 @@ const day = (d: number, h = 9) => {
   return t;
 };
 
-/** An admin app of our own, for what the shared stack cannot show (other config, captured logs). */
+/**
+ * An admin app of our own, for what the shared stack cannot show (other config, captured logs):
+ * the production wiring (`buildApp`) on the stack's database, with its own Temporal connection.
+ */
 async function ownAdminApp(opts: {
   env?: Record<string, string>;
   temporalTimeoutMs?: number;
@@ -75,37 +76,23 @@ async function ownAdminApp(opts: {
     TEMPORAL_ADDRESS: stack.config.temporal.address,
     MONGODB_URI: stack.config.mongo.uri,
     MONGODB_DB: stack.config.mongo.db,
+    // Workflows it starts are no business of the stack's worker.
+    TEMPORAL_TASK_QUEUE: uniqueName('tq'),
     ...opts.env,
   });
   const connection = Connection.lazy({ address: config.temporal.address });
-  const workflows = new AccountWorkflows({
-    client: new Client({ connection }),
-    taskQueue: uniqueName('tq'),
-    timings: config.timings,
-    publicUrl: config.http.publicUrl,
-  });
-  const c = collections(stack.db);
-  const accounts = new AccountsRepo(c.accounts, new TokenCrypto(config.tokenEncryptionKeys));
   const logs = opts.logs;
   const logger = logs
     ? createLogger('debug', { write: (line: string) => void logs.push(line) })
     : createLogger('silent');
-  const app = await buildServer({
+  const { app, workflows } = await buildApp({
     config,
-    metrics: createMetrics(),
-    workflows,
+    db: stack.db,
+    temporal: new Client({ connection, namespace: config.temporal.namespace }),
     logger,
-    readiness: { temporal: async () => true, mongo: async () => true },
-    plugins: [
-      async (scope) =>
-        adminRoutes(scope, {
-          config,
-          workflows,
-          accounts,
-          collections: c,
-          temporalTimeoutMs: opts.temporalTimeoutMs,
-        }),
-    ],
+    metrics: createMetrics(),
+    tokenKeys: config.tokenEncryptionKeys,
+    temporalTimeoutMs: opts.temporalTimeoutMs,
   });
   return {
     app,
