@@ -28,6 +28,7 @@ import { CronofySimulator } from '../src/simulator/index.js';
 import { AccountsRepo } from '../src/store/accounts-repo.js';
 import { collections, ensureIndexes } from '../src/store/db.js';
 import { EventsRepo } from '../src/store/events-repo.js';
+import { SyncRunsRepo } from '../src/store/sync-runs-repo.js';
 import { TokenCrypto } from '../src/store/token-crypto.js';
 import { AccountWorkflows } from '../src/temporal/account-workflows.js';
 import { bundleWorkflows } from '../src/worker.js';
@@ -110,7 +111,7 @@ export const idleCostBench: BenchModule = {
         settings: { timings: DEFAULT_TIMINGS, publicUrl },
         accounts: accountsRepo,
         events: new EventsRepo(c.events),
-        collections: c,
+        syncRuns: new SyncRunsRepo(c.syncRuns),
         cronofy: {
           clientId: BENCH_CLIENT_ID,
           clientSecret: BENCH_SECRET,

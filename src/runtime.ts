@@ -9,19 +9,20 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { FastifyInstance } from 'fastify';
 import { type Db, MongoClient } from 'mongodb';
 import { createActivities } from './activities/index.js';
-import { adminRoutes } from './api/admin.js';
-import { buildServer } from './api/server.js';
+import { buildApp } from './api/app.js';
 import { WorkerLeases } from './budget/leases.js';
 import { RateLimiter } from './budget/rate-limiter.js';
 import { startBudgetShare } from './budget/shares.js';
 import type { Config, EncryptionKey } from './config.js';
+import { cronofySettings } from './cronofy/client-factory.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { collections, ensureIndexes, pruneSyncRuns } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
+import { SyncRunsRepo } from './store/sync-runs-repo.js';
 import { TokenCrypto } from './store/token-crypto.js';
-import { AccountWorkflows } from './temporal/account-workflows.js';
+import type { AccountWorkflows } from './temporal/account-workflows.js';
 import { lazyClosableConnection } from './temporal/connection.js';
 import { createWorker } from './worker.js';
 
@@ -63,31 +64,14 @@ export async function startApi(
   const { connection } = temporal;
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
-  const workflows = new AccountWorkflows({
-    client,
-    taskQueue: config.temporal.taskQueue,
-    timings: config.timings,
-    publicUrl: config.http.publicUrl,
-    searchAttributes: opts.searchAttributes,
-  });
-  const c = collections(mongo.db);
-  const accounts = new AccountsRepo(c.accounts, new TokenCrypto(encryptionKeys(config, log)));
-  const app = await buildServer({
+  const { app, workflows } = await buildApp({
     config,
-    metrics,
-    workflows,
+    db: mongo.db,
+    temporal: client,
     logger: log,
-    readiness: {
-      temporal: async () => {
-        await client.withDeadline(Date.now() + 1000, () => connection.workflowService.getSystemInfo({}));
-        return true;
-      },
-      mongo: async () => {
-        await mongo.db.command({ ping: 1 });
-        return true;
-      },
-    },
-    plugins: [async (scope) => adminRoutes(scope, { config, workflows, accounts, collections: c })],
+    metrics,
+    tokenKeys: encryptionKeys(config, log),
+    searchAttributes: opts.searchAttributes,
   });
   let url = '';
   if (opts.listen !== false) url = await app.listen({ host: config.http.host, port: config.http.port });
@@ -171,13 +155,8 @@ export async function startWorker(
     },
     accounts,
     events: new EventsRepo(c.events),
-    collections: c,
-    cronofy: {
-      clientId: config.cronofy.clientId,
-      clientSecret: config.cronofy.clientSecrets[0] ?? '',
-      apiUrlOverride: config.cronofy.apiUrlOverride,
-      requestTimeoutMs: config.cronofy.requestTimeoutMs,
-    },
+    syncRuns: new SyncRunsRepo(c.syncRuns),
+    cronofy: cronofySettings(config),
     limiter,
     metrics,
     fetch: opts.fetch,

@@ -2,16 +2,16 @@
  * The account workflow's activities: every Cronofy call and MongoDB write happens in them.
  * `createActivities(deps)` binds them to injected dependencies (one Cronofy client per data center
  * and priority); the workflow imports the type only. The activities themselves live by concern:
- * `sync-events.ts`, `channels.ts`, `bookkeeping.ts`.
+ * `sync-events.ts`, `channels.ts`, `bookkeeping.ts`, `settings.ts`.
  */
 import type { CallPriority, RateLimiter } from '../budget/rate-limiter.js';
-import { CronofyClient } from '../cronofy/client.js';
+import type { CronofyClient } from '../cronofy/client.js';
+import { type CronofyAppSettings, cronofyClientFactory } from '../cronofy/client-factory.js';
 import type { DataCenter } from '../cronofy/types.js';
-import { apiBaseUrl } from '../cronofy/urls.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountInfo, AccountsRepo } from '../store/accounts-repo.js';
-import type { Collections } from '../store/db.js';
 import type { EventsRepo } from '../store/events-repo.js';
+import type { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import type { SyncInput, SyncResult } from '../workflows/messages.js';
 import { accountAuth } from './account-auth.js';
 import { bookkeepingActivities } from './bookkeeping.js';
@@ -23,13 +23,8 @@ import { syncEvents } from './sync-events.js';
 export interface ActivityDeps {
   accounts: AccountsRepo;
   events: EventsRepo;
-  collections: Collections;
-  cronofy: {
-    clientId: string;
-    clientSecret: string;
-    apiUrlOverride?: string;
-    requestTimeoutMs: number;
-  };
+  syncRuns: SyncRunsRepo;
+  cronofy: CronofyAppSettings;
   /** What running workflows take from this worker's configuration. */
   settings: SettingsDeps;
   limiter?: RateLimiter;
@@ -43,20 +38,15 @@ export function createActivities(deps: ActivityDeps) {
   // Token expiry is judged by the same clock that recorded it (injected in benchmarks and tests).
   const authOptions = { now: () => now().getTime() };
   const clients = new Map<string, CronofyClient>();
+  const newClient = cronofyClientFactory(deps.cronofy, { fetch: deps.fetch });
 
   /** One client per data center and priority; the priority decides its share of the rate budget. */
   const clientFor = (dataCenter: DataCenter, priority: CallPriority): CronofyClient => {
     const key = `${dataCenter}:${priority}`;
     let c = clients.get(key);
     if (!c) {
-      const baseFetch = deps.fetch ?? fetch;
       const limiter = deps.limiter;
-      c = new CronofyClient({
-        baseUrl: apiBaseUrl(dataCenter, deps.cronofy.apiUrlOverride),
-        clientId: deps.cronofy.clientId,
-        clientSecret: deps.cronofy.clientSecret,
-        timeoutMs: deps.cronofy.requestTimeoutMs,
-        fetch: baseFetch,
+      c = newClient(dataCenter, {
         beforeRequest: limiter
           ? async () => {
               const waited = await limiter.acquire(priority);
@@ -92,7 +82,7 @@ export function createActivities(deps: ActivityDeps) {
       const { client, auth } = cronofyFor(account, input.trigger === 'schedule' ? 'background' : 'urgent');
       return withCronofyFailures(() =>
         syncEvents(
-          { events: deps.events, syncRuns: deps.collections.syncRuns, metrics: deps.metrics, now },
+          { events: deps.events, syncRuns: deps.syncRuns, metrics: deps.metrics, now },
           input,
           account,
           client,

@@ -4,16 +4,15 @@
  * where the last one stopped. Only counts and a watermark go back to the workflow.
  */
 import { Context } from '@temporalio/activity';
-import { type Collection, ObjectId } from 'mongodb';
 import type { AccountAuth, CronofyClient } from '../cronofy/client.js';
 import type { ReadEventsParams } from '../cronofy/types.js';
 import { fullSyncWindow, windowEdgeWindow } from '../cronofy/window.js';
 import { toCronofyTime } from '../lib/time.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountInfo } from '../store/accounts-repo.js';
-import type { SyncRunDoc } from '../store/db.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import { FullSyncReconciliation } from '../store/full-sync-reconciliation.js';
+import type { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import type { SyncInput, SyncResult } from '../workflows/messages.js';
 
 /** Cronofy's clock and ours may disagree a little; a watermark this far back cannot miss a change. */
@@ -65,7 +64,7 @@ interface SyncProgress {
 
 export interface SyncDeps {
   events: EventsRepo;
-  syncRuns: Collection<SyncRunDoc>;
+  syncRuns: SyncRunsRepo;
   metrics?: Metrics;
   now: () => Date;
 }
@@ -165,11 +164,11 @@ async function syncPages(
   let progress: SyncProgress;
   if (resume?.syncRunId) {
     progress = resume;
-    await deps.syncRuns.updateOne({ _id: toId(resume.syncRunId) }, { $set: { attempts: ctx.info.attempt } });
+    await deps.syncRuns.resumed(resume.syncRunId, ctx.info.attempt);
   } else {
     const startedAt = now();
     const params = readParams(input, account, startedAt);
-    const res = await deps.syncRuns.insertOne({
+    const syncRunId = await deps.syncRuns.start({
       accountId: input.accountId,
       kind: input.kind,
       workflowRunId: ctx.info.workflowExecution?.runId ?? '',
@@ -180,17 +179,10 @@ async function syncPages(
         calendarIds: params.calendarIds,
       },
       startedAt,
-      finishedAt: null,
-      durationMs: null,
-      pages: 0,
-      upserted: 0,
-      deleted: 0,
-      outcome: 'running',
-      error: null,
       attempts: ctx.info.attempt,
     });
     progress = {
-      syncRunId: res.insertedId.toHexString(),
+      syncRunId,
       startedAt: startedAt.toISOString(),
       nextPageUrl: null,
       readDone: false,
@@ -248,20 +240,13 @@ async function syncPages(
     }
 
     const finishedAt = now();
-    await deps.syncRuns.updateOne(
-      { _id: toId(progress.syncRunId) },
-      {
-        $set: {
-          finishedAt,
-          durationMs: finishedAt.getTime() - startedAt.getTime(),
-          pages: progress.pages,
-          upserted: progress.upserted,
-          deleted: progress.deleted,
-          outcome: 'succeeded',
-          error: null,
-        },
-      },
-    );
+    await deps.syncRuns.succeeded(progress.syncRunId, {
+      finishedAt,
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      pages: progress.pages,
+      upserted: progress.upserted,
+      deleted: progress.deleted,
+    });
     deps.metrics?.syncs.inc({ kind: input.kind, outcome: 'succeeded' });
     deps.metrics?.syncDuration.observe(
       { kind: input.kind },
@@ -288,24 +273,14 @@ async function syncPages(
   } catch (err) {
     deps.metrics?.syncs.inc({ kind: input.kind, outcome: 'failed' });
     await deps.syncRuns
-      .updateOne(
-        { _id: toId(progress.syncRunId) },
-        {
-          $set: {
-            outcome: 'failed',
-            error: err instanceof Error ? err.message : String(err),
-            pages: progress.pages,
-            upserted: progress.upserted,
-            deleted: progress.deleted,
-            finishedAt: now(),
-          },
-        },
-      )
+      .failed(progress.syncRunId, {
+        error: err instanceof Error ? err.message : String(err),
+        pages: progress.pages,
+        upserted: progress.upserted,
+        deleted: progress.deleted,
+        finishedAt: now(),
+      })
       .catch(() => undefined);
     throw err;
   }
-}
-
-function toId(hex: string): ObjectId {
-  return new ObjectId(hex);
 }

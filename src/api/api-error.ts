@@ -1,9 +1,8 @@
 /**
  * Errors the admin and read API answers with on purpose: a status, a stable machine-readable
- * `error` code and a message for humans, sent as `{ error, message }` by the admin scope's error
- * handler. Anything else goes on to the server's handler (validation → 400, the rest → 500).
+ * `error` code and a message for humans, sent as `{ error, message }` by the server's one error
+ * handler (./error-handler.ts), which also maps Fastify's own errors and validation failures.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -18,6 +17,9 @@ export class ApiError extends Error {
 
 export const notFound = (accountId: string): ApiError =>
   new ApiError(404, 'account_not_found', `account ${accountId} is not registered`);
+
+export const accountClosed = (accountId: string): ApiError =>
+  new ApiError(409, 'account_closed', `account ${accountId} is deregistered; register it again first`);
 
 /** Temporal is unreachable or slow: the caller may retry. */
 export const temporalUnavailable = (): ApiError =>
@@ -35,14 +37,4 @@ export function isTemporalUnreachable(err: unknown): boolean {
     e = (e as { cause?: unknown }).cause;
   }
   return false;
-}
-
-/** Installs the handler in `app`'s scope; other errors are rethrown to the parent handler. */
-export function handleApiErrors(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
-    if (!(err instanceof ApiError)) throw err;
-    if (err.statusCode >= 500) req.log.warn({ error: err.error }, err.message);
-    else req.log.info({ error: err.error, status: err.statusCode }, err.message);
-    return reply.code(err.statusCode).send({ error: err.error, message: err.message });
-  });
 }

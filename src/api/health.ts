@@ -1,21 +1,22 @@
 /** `/healthz` (process up), `/readyz` (Temporal and MongoDB reachable), `/metrics` (Prometheus). */
 import type { FastifyInstance } from 'fastify';
+import { withTimeout } from '../lib/timeout.js';
 import type { Metrics } from '../metrics.js';
-import type { Readiness } from './server.js';
+
+/** Each check resolves `true` when its server answers; a rejection or a slow answer is "not ready". */
+export interface Readiness {
+  temporal(): Promise<boolean>;
+  mongo(): Promise<boolean>;
+}
 
 const READY_TIMEOUT_MS = 1500;
 
-async function within(p: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p.catch(() => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const check = (p: Promise<boolean>): Promise<boolean> =>
+  withTimeout(
+    p.catch(() => false),
+    READY_TIMEOUT_MS,
+    () => false,
+  );
 
 export async function healthRoutes(app: FastifyInstance, deps: { metrics: Metrics; readiness: Readiness }) {
   app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up' } }, async () => ({
@@ -27,8 +28,8 @@ export async function healthRoutes(app: FastifyInstance, deps: { metrics: Metric
     { schema: { tags: ['health'], summary: 'Temporal and MongoDB are reachable' } },
     async (_req, reply) => {
       const [temporal, mongo] = await Promise.all([
-        within(deps.readiness.temporal(), READY_TIMEOUT_MS),
-        within(deps.readiness.mongo(), READY_TIMEOUT_MS),
+        check(deps.readiness.temporal()),
+        check(deps.readiness.mongo()),
       ]);
       const ready = temporal && mongo;
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', temporal, mongo });

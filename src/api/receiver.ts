@@ -4,7 +4,7 @@
  * Order matters: HMAC over the raw bytes first (an unsigned request learns nothing, and nothing is
  * signalled), then the body, then the durable hand-off to the account's workflow. Answers 202 only
  * once the signal is accepted by Temporal, so a 2xx means nothing can be lost; Temporal trouble is
- * 503 within `signalTimeoutMs` (a hard cap, see `capped`) so Cronofy retries well inside its
+ * 503 within `signalTimeoutMs` (a hard cap, see `handOffTimeout`) so Cronofy retries well inside its
  * 5-second limit. No database work happens here: channel checks belong to the workflow.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import { verifyCronofyHmac } from '../cronofy/hmac.js';
 import { KNOWN_NOTIFICATION_TYPES } from '../cronofy/types.js';
 import { ACCOUNT_ID_RE } from '../domain.js';
+import { withTimeout } from '../lib/timeout.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountWorkflows } from '../temporal/account-workflows.js';
 import { checkNotificationBody } from './notification-schema.js';
@@ -21,6 +22,9 @@ export interface ReceiverDeps {
   metrics: Metrics;
   workflows: Pick<AccountWorkflows, 'notify'>;
 }
+
+/** The route's URL template; the server's error handler counts its failures by it. */
+export const NOTIFICATION_ROUTE = '/cronofy/notifications/:accountId';
 
 /** Types the workflow acts on; others are acknowledged and logged. */
 const SIGNALLED_TYPES: ReadonlySet<string> = new Set([
@@ -38,22 +42,15 @@ class HandOffTimeout extends Error {
 }
 
 /**
- * `fn()`, or a HandOffTimeout `ms` after the call began. The gRPC deadline alone does not bound
- * the call: the Temporal client's retry interceptor sleeps between attempts without looking at the
- * deadline, so a refused connection can take ~1.3 s to fail with an 800 ms deadline. This cap
- * makes the answer time ours; the clock starts before `fn` runs, so its synchronous part (cold
- * paths on the first call) counts too. A signal still in flight when the cap fires may yet land;
- * Cronofy then retries the 503 and the workflow coalesces the duplicate.
+ * The hand-off is capped with `withTimeout`, the clock started before `notify` runs. The gRPC
+ * deadline alone does not bound the call: the Temporal client's retry interceptor sleeps between
+ * attempts without looking at the deadline, so a refused connection can take ~1.3 s to fail with
+ * an 800 ms deadline. The cap makes the answer time ours. A signal still in flight when the cap
+ * fires may yet land; Cronofy then retries the 503 and the workflow coalesces the duplicate.
  */
-function capped<T>(fn: () => Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HandOffTimeout(`no answer from Temporal within ${ms} ms`)), ms);
-  });
-  const p = fn();
-  p.catch(() => undefined); // a late failure after the cap must not become an unhandled rejection
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+const handOffTimeout = (ms: number) => (): never => {
+  throw new HandOffTimeout(`no answer from Temporal within ${ms} ms`);
+};
 
 const errorBody = {
   type: 'object',
@@ -79,7 +76,7 @@ export async function receiverRoutes(app: FastifyInstance, deps: ReceiverDeps): 
   };
 
   app.post<{ Params: { accountId: string } }>(
-    '/cronofy/notifications/:accountId',
+    NOTIFICATION_ROUTE,
     {
       bodyLimit: config.http.maxBodyBytes,
       schema: {
@@ -160,7 +157,11 @@ export async function receiverRoutes(app: FastifyInstance, deps: ReceiverDeps): 
           receivedAt,
         };
         const timeoutMs = config.http.signalTimeoutMs;
-        await capped(() => deps.workflows.notify(accountId, signal, timeoutMs), timeoutMs);
+        await withTimeout(
+          () => deps.workflows.notify(accountId, signal, timeoutMs),
+          timeoutMs,
+          handOffTimeout(timeoutMs),
+        );
         metrics.signalLatency.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
       } catch (err) {
         const outcome = err instanceof HandOffTimeout ? 'timeout' : 'error';

@@ -1,7 +1,7 @@
 /**
- * The HTTP app: receiver, health, metrics (and the admin API when its deps are given).
- * Built by a factory from injected dependencies, so tests call `app.inject()` with real or fake
- * collaborators and production wires the real ones in `main.ts`.
+ * The HTTP app: receiver, health, metrics, the OpenAPI document (and the admin and read API when
+ * its deps are given). Built by a factory from injected dependencies, so tests call
+ * `app.inject()` with real or fake collaborators; `buildApp` (./app.ts) wires the real ones.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -10,43 +10,24 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountWorkflows } from '../temporal/account-workflows.js';
-import { healthRoutes } from './health.js';
+import { frameworkErrors, installErrorHandlers } from './error-handler.js';
+import { healthRoutes, type Readiness } from './health.js';
 import { receiverRoutes } from './receiver.js';
-
-export interface Readiness {
-  temporal(): Promise<boolean>;
-  mongo(): Promise<boolean>;
-}
+import { accountsRoutes } from './routes/accounts.js';
+import type { AdminDeps } from './routes/admin-deps.js';
+import { eventsRoutes } from './routes/events.js';
+import { oauthRoutes } from './routes/oauth.js';
 
 export interface ServerDeps {
   config: Config;
   metrics: Metrics;
-  /** The receiver only signals; the admin API gets the full gateway through its own plugin. */
+  /** The receiver only signals; the admin API gets the full gateway in `admin`. */
   workflows: Pick<AccountWorkflows, 'notify'>;
   readiness: Readiness;
-  /** Extra route plugins (the admin API), registered after the core routes. */
-  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+  /** The admin and read API's collaborators; without them the app is the receiver alone. */
+  admin?: AdminDeps;
   logger: Logger;
 }
-
-/** Fastify's own client errors, mapped to the contract's statuses with our JSON body. */
-const FASTIFY_ERRORS: Record<string, { status: number; error: string; message?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, error: 'payload_too_large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    status: 415,
-    error: 'unsupported_media_type',
-    message: 'Content-Type must be application/json',
-  },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
-    status: 400,
-    error: 'invalid_content_length',
-    message: 'the body length does not match Content-Length',
-  },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, error: 'invalid_body', message: 'body is empty' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, error: 'invalid_body', message: 'body is not valid JSON' },
-  FST_ERR_BAD_URL: { status: 400, error: 'invalid_url', message: 'the URL is not validly percent-encoded' },
-  FST_ERR_MAX_PARAM_LENGTH: { status: 400, error: 'invalid_url', message: 'a path segment is too long' },
-};
 
 /** An incoming `x-request-id` is kept when it is a plausible id; anything else gets a fresh UUID. */
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -56,8 +37,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
  * client that dribbles bytes is not Cronofy and must not hold a connection (Fastify's default: no limit).
  */
 const REQUEST_TIMEOUT_MS = 10_000;
-
-const NOTIFICATION_ROUTE = '/cronofy/notifications/:accountId';
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -72,19 +51,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Account ids are path segments; never let routing fold `..` or double slashes.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 512 },
-    // Errors raised while routing (bad percent-encoding, over-long segment) skip the hooks and the
-    // error handler: answer them in the same shape, with the request id.
-    frameworkErrors: (err, req, res) => {
-      const known = FASTIFY_ERRORS[err.code];
-      req.log.info({ code: err.code }, 'request refused while routing');
-      (res as FastifyReply)
-        .code(known?.status ?? 400)
-        .header('x-request-id', req.id)
-        .send({
-          error: known?.error ?? 'bad_request',
-          message: known?.message ?? 'the request cannot be routed',
-        });
-    },
+    // Errors raised while routing skip the hooks and the error handler: answered in the same shape.
+    frameworkErrors: (err, req, res) => frameworkErrors(err, req, res as FastifyReply),
   });
 
   // Every answer, errors included, says which request it was: the id to find in the logs.
@@ -104,30 +72,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close');
   });
 
-  app.setErrorHandler((e, req, reply) => {
-    const err = e as Error & { code?: string; statusCode?: number; validation?: unknown };
-    const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
-    const status = known?.status ?? (err.statusCode && err.statusCode >= 400 ? err.statusCode : 500);
-    if (req.routeOptions.url === NOTIFICATION_ROUTE) {
-      deps.metrics.notifications.inc({ status: String(status), type: 'none' });
-    }
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    else req.log.info({ code: err.code, status }, err.message);
-    const error = known?.error ?? (err.validation ? 'invalid_request' : (err.code ?? 'error'));
-    // Our own wording for Fastify's errors: theirs can quote request headers back.
-    const message =
-      status >= 500
-        ? 'internal error'
-        : status === 413
-          ? `body is larger than ${req.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit} bytes`
-          : (known?.message ?? err.message);
-    reply.code(status).send({ error, message });
-  });
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
-    reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${shown}` });
-  });
+  installErrorHandlers(app, deps);
 
   await app.register(swagger, {
     openapi: {
@@ -145,6 +90,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(async (scope) => receiverRoutes(scope, deps));
   await app.register(async (scope) => healthRoutes(scope, deps));
-  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  if (deps.admin) {
+    // Each plugin adds its own bearer hook and strict validation, in its own scope.
+    await app.register(accountsRoutes, deps.admin);
+    await app.register(eventsRoutes, deps.admin);
+    await app.register(oauthRoutes, deps.admin);
+  }
   return app as unknown as FastifyInstance;
 }

@@ -1,8 +1,9 @@
 /**
- * `sync_runs` retention on the real MongoDB-protocol server: a TTL index where the server has TTL
- * (mongod), otherwise a plain `startedAt` index and the worker's own pruning (FerretDB v1).
+ * `sync_runs` on the real MongoDB-protocol server: retention (a TTL index where the server has TTL
+ * (mongod), otherwise a plain `startedAt` index and the worker's own pruning (FerretDB v1)), and
+ * `SyncRunsRepo`, which writes each run and summarises an account's latest ones.
  */
-import { type Db, MongoClient } from 'mongodb';
+import { type Db, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collections,
@@ -11,6 +12,7 @@ import {
   SYNC_RUN_TTL_SECONDS,
   type SyncRunDoc,
 } from '../../src/store/db.js';
+import { SyncRunsRepo } from '../../src/store/sync-runs-repo.js';
 import { testMongoKind, testMongoUri, uniqueName } from '../support/env.js';
 
 let client: MongoClient;
@@ -79,5 +81,80 @@ describe('sync_runs retention', () => {
     );
     expect(left.sort()).toEqual(['edge', 'new']);
     expect(await pruneSyncRuns(db, now)).toBe(0);
+  });
+});
+
+describe('SyncRunsRepo', () => {
+  const base = {
+    kind: 'full' as const,
+    workflowRunId: 'run-7',
+    params: { from: '2026-04-01', to: '2026-11-01' },
+    attempts: 1,
+  };
+
+  it('records a run from start to success, and a resumed one to failure', async () => {
+    const repo = new SyncRunsRepo(collections(db).syncRuns);
+    const startedAt = new Date('2026-06-01T10:00:00Z');
+    const id = await repo.start({ ...base, accountId: 'repo-1', startedAt });
+    const docOf = (hex: string) => collections(db).syncRuns.findOne({ _id: new ObjectId(hex) });
+    expect(await docOf(id)).toMatchObject({
+      accountId: 'repo-1',
+      kind: 'full',
+      params: base.params,
+      startedAt,
+      finishedAt: null,
+      durationMs: null,
+      pages: 0,
+      outcome: 'running',
+      error: null,
+      attempts: 1,
+    });
+    const finishedAt = new Date('2026-06-01T10:00:03Z');
+    await repo.succeeded(id, { finishedAt, durationMs: 3000, pages: 2, upserted: 5, deleted: 1 });
+    expect(await docOf(id)).toMatchObject({
+      finishedAt,
+      durationMs: 3000,
+      pages: 2,
+      upserted: 5,
+      deleted: 1,
+      outcome: 'succeeded',
+      error: null,
+    });
+
+    const failing = await repo.start({
+      ...base,
+      kind: 'incremental',
+      accountId: 'repo-1',
+      startedAt: new Date('2026-06-01T11:00:00Z'),
+    });
+    await repo.resumed(failing, 3);
+    const failedAt = new Date('2026-06-01T11:00:09Z');
+    await repo.failed(failing, {
+      error: 'Cronofy answered 500',
+      finishedAt: failedAt,
+      pages: 1,
+      upserted: 2,
+      deleted: 0,
+    });
+    expect(await docOf(failing)).toMatchObject({
+      attempts: 3,
+      outcome: 'failed',
+      error: 'Cronofy answered 500',
+      finishedAt: failedAt,
+      pages: 1,
+      upserted: 2,
+    });
+
+    // Another account's runs, and a run still going, are not part of the summary.
+    await repo.start({ ...base, accountId: 'repo-2', startedAt: new Date('2026-06-01T12:00:00Z') });
+    await repo.start({ ...base, accountId: 'repo-1', startedAt: new Date('2026-06-01T12:00:00Z') });
+    expect(await repo.summary('repo-1')).toEqual({
+      lastSyncs: {
+        full: { kind: 'full', at: finishedAt.toISOString(), upserted: 5, deleted: 1, pages: 2 },
+      },
+      lastSuccessAt: finishedAt,
+      lastFailure: { message: 'Cronofy answered 500', at: failedAt },
+    });
+    expect(await repo.summary('nobody')).toEqual({ lastSyncs: {}, lastSuccessAt: null, lastFailure: null });
   });
 });

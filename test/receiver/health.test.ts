@@ -3,7 +3,7 @@
  * probe fail fast instead of hanging it) and `/metrics` in Prometheus text format.
  */
 import { describe, expect, it } from 'vitest';
-import type { Readiness } from '../../src/api/server.js';
+import type { Readiness } from '../../src/api/health.js';
 import { JSON_CT } from './cases.js';
 import { changeBody, receiverApp, sign } from './support.js';
 

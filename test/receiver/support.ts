@@ -5,7 +5,8 @@
 import http from 'node:http';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildServer, type Readiness } from '../../src/api/server.js';
+import type { Readiness } from '../../src/api/health.js';
+import { buildServer } from '../../src/api/server.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { signatureHeader } from '../../src/cronofy/hmac.js';
 import { createLogger } from '../../src/logger.js';

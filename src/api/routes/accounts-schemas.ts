@@ -1,75 +1,15 @@
-/**
- * JSON schemas of the admin and read API. Each route's schema gives its request validation, its
- * response serialisation and its part of the OpenAPI document at `/docs`. Response schemas say
- * `nullable` (OpenAPI 3.0) rather than `type: [..., 'null']`.
- *
- * Request validation is stricter than Fastify's default here (`strictValidatorCompiler`): unknown
- * body fields are a 400 rather than silently dropped, and bodies are never type-coerced.
- */
-import { Ajv } from 'ajv';
-import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
-import { DATA_CENTERS } from '../cronofy/types.js';
-import { ACCOUNT_ID_PATTERN, SYNC_KINDS, SYNC_MODES, SYNC_STATES, type SyncMode } from '../domain.js';
-import { DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT } from '../store/events-query.js';
-
-const common = { allErrors: false, useDefaults: true, removeAdditional: false, strict: true } as const;
-const bodyAjv = new Ajv({ ...common, coerceTypes: false });
-// Query strings and path parameters are text: `limit=10`, `wait=true` are coerced to their types.
-const textAjv = new Ajv({ ...common, coerceTypes: 'array' });
-for (const ajv of [bodyAjv, textAjv]) ajv.addKeyword('example');
-
-export const strictValidatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
-
-/** Like Fastify's message (`body/accountId must ...`), naming the offending field when it is extra. */
-export function schemaErrorMessage(errs: FastifySchemaValidationError[], dataVar: string): Error {
-  const e = errs[0];
-  if (!e) return new Error(`${dataVar} is invalid`);
-  const extra = e.keyword === 'additionalProperties' ? `: \`${String(e.params['additionalProperty'])}\`` : '';
-  return new Error(`${dataVar}${e.instancePath} ${e.message ?? 'is invalid'}${extra}`);
-}
-
-export const BEARER = [{ bearer: [] }];
-
-const nullableString = { type: 'string', nullable: true } as const;
-const nullableTime = { type: 'string', format: 'date-time', nullable: true } as const;
-const openObject = { type: 'object', additionalProperties: true } as const;
-
-export const errorBody = {
-  type: 'object',
-  properties: {
-    error: { type: 'string', description: 'Stable machine-readable code' },
-    message: { type: 'string', description: 'For humans' },
-  },
-  required: ['error', 'message'],
-} as const;
-
-const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request (`invalid_request`, `invalid_cursor`, `invalid_time`, `invalid_range`, `invalid_state`, ...)',
-  401: 'Missing or wrong `Authorization: Bearer <ADMIN_TOKEN>` (`unauthorized`)',
-  404: 'No such account (`account_not_found`)',
-  409: 'The account is closed or its workflow is not running (`account_closed`, `workflow_not_running`, `sync_rejected`)',
-  502: 'Cronofy failed (`sync_failed`, `cronofy_unavailable`)',
-  503: 'Temporal unreachable, retry later (`temporal_unavailable`), or OAuth not configured',
-};
-
-/** The `{ error, message }` body under each status, described for the OpenAPI document. */
-export const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, { ...errorBody, description: ERROR_DESCRIPTIONS[c] ?? 'Error' }]));
-
-const accountId = {
-  type: 'string',
-  pattern: ACCOUNT_ID_PATTERN,
-  description: 'Your id for the Cronofy account (1-128 of `A-Za-z0-9_.:@+-`, not starting with `.`)',
-  example: 'user-42',
-} as const;
-
-export const accountParams = {
-  type: 'object',
-  properties: { accountId },
-  required: ['accountId'],
-  additionalProperties: false,
-} as const;
+/** JSON schemas of the account routes (./accounts.ts): validation, serialisation and OpenAPI. */
+import type { DataCenter } from '../../cronofy/types.js';
+import { SYNC_KINDS, SYNC_MODES, SYNC_STATES, type SyncMode } from '../../domain.js';
+import {
+  accountIdSchema,
+  accountParams,
+  BEARER,
+  dataCenterSchema,
+  errors,
+  nullableString,
+  nullableTime,
+} from '../schemas.js';
 
 const token = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 
@@ -79,7 +19,7 @@ export interface RegisterBody {
   accountId: string;
   accessToken: string;
   refreshToken: string;
-  dataCenter?: (typeof DATA_CENTERS)[number];
+  dataCenter?: DataCenter;
   calendarIds?: string[];
 }
 
@@ -92,10 +32,10 @@ export const registerSchema = {
   body: {
     type: 'object',
     properties: {
-      accountId,
+      accountId: accountIdSchema,
       accessToken: token,
       refreshToken: token,
-      dataCenter: { type: 'string', enum: [...DATA_CENTERS], description: 'Defaults to CRONOFY_DATA_CENTER' },
+      dataCenter: dataCenterSchema,
       calendarIds: {
         type: 'array',
         items: { type: 'string', minLength: 1, maxLength: 256 },
@@ -296,106 +236,5 @@ export const deleteSchema = {
       },
     },
     ...errors(400, 401, 404, 503),
-  },
-} as const;
-
-// ---- GET /accounts/:accountId/events -------------------------------------------------------
-
-/** ISO 8601 date-time with a zone (`Z` or an offset), or a date (UTC midnight). */
-export const INSTANT_PATTERN =
-  '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2}))?$';
-
-export interface EventsQuerystring {
-  from?: string;
-  to?: string;
-  calendarId?: string;
-  includeDeleted?: boolean;
-  limit?: number;
-  cursor?: string;
-}
-
-const cronofyTime = {
-  description: 'As Cronofy sent it: `YYYY-MM-DD` (all-day), `YYYY-MM-DDTHH:MM:SSZ`, or `{ time, tzid }`',
-  // `nullable` on each branch: the serializer needs a `type` next to it.
-  anyOf: [
-    { type: 'string', nullable: true },
-    {
-      type: 'object',
-      nullable: true,
-      properties: { time: { type: 'string' }, tzid: { type: 'string' } },
-      additionalProperties: true,
-    },
-  ],
-} as const;
-
-export const eventSchema = {
-  type: 'object',
-  properties: {
-    accountId: { type: 'string' },
-    calendarId: { type: 'string' },
-    eventUid: { type: 'string' },
-    eventId: nullableString,
-    summary: nullableString,
-    description: nullableString,
-    location: { ...openObject, nullable: true },
-    start: cronofyTime,
-    end: cronofyTime,
-    startAt: nullableTime,
-    endAt: nullableTime,
-    allDay: { type: 'boolean' },
-    deleted: { type: 'boolean' },
-    participationStatus: nullableString,
-    attendees: { type: 'array', items: openObject, nullable: true },
-    organizer: { ...openObject, nullable: true },
-    recurring: { type: 'boolean', nullable: true },
-    seriesIdentifier: nullableString,
-    status: nullableString,
-    transparency: nullableString,
-    createdAt: nullableTime,
-    updatedAt: { ...nullableTime, description: "Cronofy's `updated`" },
-    syncedAt: { type: 'string', format: 'date-time', description: 'When our copy last changed' },
-    reconciledDeletedAt: {
-      type: 'string',
-      format: 'date-time',
-      description: 'Set when a full sync found the event gone from Cronofy',
-    },
-    extra: { ...openObject, description: 'Fields Cronofy sent that are not mapped above' },
-  },
-} as const;
-
-export const eventsSchema = {
-  tags: ['events'],
-  summary: 'Synced events of an account',
-  description:
-    'From MongoDB, ordered by `startAt` then `eventUid`. `from`/`to` select events overlapping [from, to). Tombstones (deleted events) only with `includeDeleted=true`. Page with `nextCursor`.',
-  security: BEARER,
-  params: accountParams,
-  querystring: {
-    type: 'object',
-    properties: {
-      from: { type: 'string', pattern: INSTANT_PATTERN, example: '2026-05-01T00:00:00Z' },
-      to: { type: 'string', pattern: INSTANT_PATTERN, example: '2026-06-01' },
-      calendarId: { type: 'string', minLength: 1, maxLength: 256 },
-      includeDeleted: { type: 'boolean', default: false },
-      limit: { type: 'integer', minimum: 1, maximum: MAX_EVENTS_LIMIT, default: DEFAULT_EVENTS_LIMIT },
-      cursor: {
-        type: 'string',
-        minLength: 1,
-        maxLength: 2048,
-        description: '`nextCursor` of the previous page',
-      },
-    },
-    additionalProperties: false,
-  },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        events: { type: 'array', items: eventSchema },
-        nextCursor: { type: 'string', nullable: true, description: 'null on the last page' },
-      },
-      required: ['events', 'nextCursor'],
-    },
-    ...errors(400, 401, 404),
   },
 } as const;

@@ -1,0 +1,81 @@
+/**
+ * The API wired in one place: from a config, a MongoDB database and a Temporal client to the
+ * Fastify app with its repositories, workflow gateway and Cronofy client factory. `startApi`
+ * (../runtime.ts) uses it for `npm start` and local mode, and the integration tests use it for an
+ * app with a config of their own; unit tests build `buildServer` with fakes instead (test/api/).
+ */
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { Db } from 'mongodb';
+import type { Config, EncryptionKey } from '../config.js';
+import { cronofyClientFactory, cronofySettings } from '../cronofy/client-factory.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { AccountsRepo } from '../store/accounts-repo.js';
+import { collections } from '../store/db.js';
+import { EventsReader } from '../store/events-query.js';
+import { EventsRepo } from '../store/events-repo.js';
+import { SyncRunsRepo } from '../store/sync-runs-repo.js';
+import { TokenCrypto } from '../store/token-crypto.js';
+import { AccountWorkflows } from '../temporal/account-workflows.js';
+import { buildServer } from './server.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  logger: Logger;
+  metrics: Metrics;
+  /** The token encryption keys, current first (local mode may use a development key). */
+  tokenKeys: EncryptionKey[];
+  /** Custom search attributes are registered on the server (false only for bare test servers). */
+  searchAttributes?: boolean;
+  /** Tests: a shorter limit on Temporal calls than the default 10 s. */
+  temporalTimeoutMs?: number;
+}
+
+export interface App {
+  app: FastifyInstance;
+  workflows: AccountWorkflows;
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, db, temporal } = deps;
+  const workflows = new AccountWorkflows({
+    client: temporal,
+    taskQueue: config.temporal.taskQueue,
+    timings: config.timings,
+    publicUrl: config.http.publicUrl,
+    searchAttributes: deps.searchAttributes,
+  });
+  const c = collections(db);
+  const app = await buildServer({
+    config,
+    metrics: deps.metrics,
+    workflows,
+    logger: deps.logger,
+    readiness: {
+      temporal: async () => {
+        await temporal.withDeadline(Date.now() + 1000, () =>
+          temporal.connection.workflowService.getSystemInfo({}),
+        );
+        return true;
+      },
+      mongo: async () => {
+        await db.command({ ping: 1 });
+        return true;
+      },
+    },
+    admin: {
+      config,
+      workflows,
+      accounts: new AccountsRepo(c.accounts, new TokenCrypto(deps.tokenKeys)),
+      events: new EventsRepo(c.events),
+      eventsReader: new EventsReader(c.events),
+      syncRuns: new SyncRunsRepo(c.syncRuns),
+      cronofy: cronofyClientFactory(cronofySettings(config)),
+      temporalTimeoutMs: deps.temporalTimeoutMs,
+    },
+  });
+  return { app, workflows };
+}
