@@ -29,7 +29,7 @@ describe('Temporal unreachable or slow', () => {
     await withAccount({ deps: { temporalTimeoutMs: 50 } });
     f.workflows.isRunning.mockImplementation(never);
     f.workflows.requestSync.mockImplementation(never);
-    const started = Date.now();
+    // The calls never settle: only the Temporal timeout can have answered them.
     for (const [method, url, body] of [
       ['GET', '/accounts/user-1', undefined],
       ['POST', '/accounts/user-1/sync', { mode: 'full' }],
@@ -40,7 +40,6 @@ describe('Temporal unreachable or slow', () => {
         body: { error: 'temporal_unavailable', message: 'Temporal did not answer; retry later' },
       });
     }
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(f.workflows.syncNow).not.toHaveBeenCalled();
   });
 

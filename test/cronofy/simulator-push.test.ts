@@ -253,7 +253,6 @@ describe('failed deliveries', () => {
     const failed = await sim.waitForDelivery((d) => d.channelId === channel.channel_id);
     expect(failed).toMatchObject({ ok: false, error: 'timeout', attempt: 1 });
     expect(failed.status).toBeUndefined();
-    expect(failed.ms).toBeLessThan(500);
   });
 
   it('an unreachable callback is a failure too, and a DELETE cancels its pending retries', async () => {

@@ -124,8 +124,8 @@ describe('graceful shutdown', () => {
     child.proc.kill('SIGTERM');
 
     const exit = await child.exitWithin(35_000);
+    // Exit code 0: drained in time (main.ts gives up with exit 1 after 30 s).
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(Date.now() - signalledAt).toBeLessThan(30_000); // main.ts gives up (exit 1) at 30 s
     expect(child.output()).toContain('shutting down');
     // The worker drained: the sync that was running when the signal came completed.
     const run = await runs.findOne({ accountId, kind: 'full' });

@@ -152,8 +152,9 @@ describe('receiver bad-input matrix (inject, recording fake)', () => {
       });
       const ms = performance.now() - started;
       expect(res.statusCode).toBe(503);
+      // The hand-off never settles, so only the signal timeout can have answered: not before it,
+      // and recorded as a timeout (no upper bound in wall-clock time: a loaded machine is slower).
       expect(ms).toBeGreaterThanOrEqual(r.config.http.signalTimeoutMs - 5);
-      expect(ms).toBeLessThan(r.config.http.signalTimeoutMs + 200);
       const text = (await r.app.inject({ method: 'GET', url: '/metrics' })).body;
       expect(text).toMatch(/cronofy_signal_with_start_seconds_count\{outcome="timeout"\} 1/);
     } finally {

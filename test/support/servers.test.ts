@@ -156,9 +156,8 @@ describe('time-skipping test server from the cache', () => {
     const env = await createTimeSkippingEnv();
     try {
       const before = await env.currentTimeMs();
-      const began = performance.now();
+      // Skipped, not slept: a real 7-day sleep would never return within the test's timeout.
       await env.sleep('7 days');
-      expect(performance.now() - began).toBeLessThan(5_000);
       expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(7 * 24 * 3600 * 1000);
     } finally {
       await env.teardown();

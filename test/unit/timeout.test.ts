@@ -1,5 +1,5 @@
 /** `withTimeout`: the one bound on a call's time (receiver hand-off, admin Temporal calls, readiness). */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TimeoutError, withTimeout } from '../../src/lib/timeout.js';
 
 const never = () => new Promise<never>(() => undefined);
@@ -34,17 +34,28 @@ describe('withTimeout', () => {
   });
 
   it("given a function, counts the work's synchronous part against the limit", async () => {
-    const started = Date.now();
-    const busy = () => {
-      while (Date.now() - started < 200) {
-        // a cold first call doing synchronous work before it returns its promise
-      }
-      return never();
-    };
-    await expect(withTimeout(busy, 150, fail)).rejects.toBeInstanceOf(TimeoutError);
-    // Answered as soon as the synchronous part gave the timer a chance (~200 ms), not 150 ms after
-    // it (~350 ms, a clock started when the promise came back).
-    expect(Date.now() - started).toBeLessThan(300);
+    // Fake timers: a cold first call whose synchronous part takes 200 ms (of fake time) before it
+    // returns its promise. The clock must already run during that part: the 150 ms bound is then
+    // over when the call returns, with no more time passing (a clock started only when the promise
+    // came back would need 150 ms more).
+    vi.useFakeTimers();
+    try {
+      const busy = () => {
+        vi.advanceTimersByTime(200);
+        return never();
+      };
+      let outcome: unknown;
+      withTimeout(busy, 150, fail).then(
+        () => undefined,
+        (err: unknown) => {
+          outcome = err;
+        },
+      );
+      await vi.advanceTimersByTimeAsync(0);
+      expect(outcome).toBeInstanceOf(TimeoutError);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a function that throws synchronously rejects with its error', async () => {
