@@ -3,6 +3,8 @@
  * request per call, except a 401, which is retried once after `auth.refresh()`. No other retries:
  * failures become the typed errors of ./errors.ts and Temporal's retry policy decides.
  * Built on Node's fetch; every request has a timeout; responses keep fields we do not know.
+ * Longer than our ~300 lines because it is the whole Cronofy surface we use, one method per
+ * endpoint sharing one request path (auth retry, error mapping, timeout).
  */
 import {
   CronofyAuthRevokedError,

@@ -7,7 +7,9 @@
  * never enters this workflow: activities write it to MongoDB and return counts only.
  *
  * Replay: every change to the commands this file issues must be gated with `patched()` and a new
- * history recorded (test/workflow/histories/).
+ * history recorded (test/workflow/histories/). Longer than our ~300 lines on purpose: it is the whole
+ * command sequence (every activity, timer, patch and search-attribute upsert), kept in one file so a
+ * change to it is seen whole; the decisions and state changes live in plan.ts and state.ts.
  */
 import {
   ApplicationFailure,
@@ -47,7 +49,7 @@ import { planNext, type Step } from './plan.js';
 import { failureRetryDelay } from './schedule.js';
 import { CronofyAccountId, CronofyLastSyncAt, CronofySyncState } from './search-attributes.js';
 import * as S from './state.js';
-import { renderDetails } from './status.js';
+import { nextDueLabel, renderDetails, statusOf } from './status.js';
 
 type SyncStep = Extract<Step, { kind: 'sync' }>;
 
@@ -115,7 +117,7 @@ class AccountSync {
   }
 
   status(): AccountStatus {
-    return S.statusOf(this.d, this.running, this.t);
+    return statusOf(this.d, this.running, this.t);
   }
 
   private publish(): void {
@@ -362,7 +364,7 @@ class AccountSync {
     if (until === null) await condition(() => this.wake);
     else {
       await condition(() => this.wake, Math.max(1, until - Date.now()), {
-        summary: `wait until ${new Date(until).toISOString()} (${S.nextDueLabel(this.status())})`,
+        summary: `wait until ${new Date(until).toISOString()} (${nextDueLabel(this.status())})`,
       });
     }
     this.takeWake();

@@ -6,17 +6,14 @@
  *
  * A transition that changes the account's `SyncState` returns the state to enter; the workflow
  * records it (`accounts.state`, the `CronofySyncState` search attribute).
+ *
+ * Longer than our ~300 lines on purpose: every change to `AccountData` is in this one file, so what
+ * can happen to an account's state reads (and is tested) in one place.
  */
 import type { SyncKind, SyncMode, SyncState, SyncTimings, WorkerSettings } from '../domain.js';
-import { addChange, debounceDueAt, mergePending, noPendingChanges, type PendingChanges } from './debounce.js';
+import { addChange, mergePending, noPendingChanges, type PendingChanges } from './debounce.js';
 import type { ClassifiedFailure } from './failures.js';
-import type {
-  AccountStatus,
-  DeregisterRequest,
-  LastSync,
-  NotificationSignal,
-  SyncResult,
-} from './messages.js';
+import type { DeregisterRequest, LastSync, NotificationSignal, SyncResult } from './messages.js';
 import { failureRetryDelay, nextFullSyncAt, nextWindowEdgeAt } from './schedule.js';
 
 export interface QueuedRequest {
@@ -394,56 +391,10 @@ function recover(d: AccountData): SyncState | null {
   return d.state === 'degraded' ? 'active' : null;
 }
 
-// --- Status ---------------------------------------------------------------------------------
+// --- Channel check ---------------------------------------------------------------------------
 
 export function channelCheckDueAt(d: AccountData, t: SyncTimings): number | null {
   if (!d.channelId) return null;
   const lastSign = Math.max(d.lastNotificationAt ?? 0, d.channelConfirmedAt ?? 0);
   return lastSign + t.channelCheckIntervalMs;
-}
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-/** The `status` query result (and `GET /accounts/:accountId`). */
-export function statusOf(d: AccountData, running: SyncKind | null, t: SyncTimings): AccountStatus {
-  return {
-    accountId: d.accountId,
-    state: d.state,
-    channel: {
-      id: d.channelId,
-      lastNotificationAt: iso(d.lastNotificationAt),
-      lastCheckedAt: iso(d.channelConfirmedAt),
-    },
-    lastSyncs: d.lastSyncs,
-    lastSuccessfulSyncAt: d.lastSuccessfulSyncAt,
-    watermark: d.watermark,
-    pending: {
-      notifications: d.pending.count,
-      earliestChangesSince: d.pending.earliestChangesSince,
-      firstPendingAt: iso(d.pending.firstAt),
-      requested: d.requests.map((r) => r.mode),
-      syncDueAt: iso(debounceDueAt(d.pending, { quietMs: t.debounceQuietMs, maxMs: t.debounceMaxMs })),
-    },
-    running,
-    nextFullSyncAt: iso(d.nextFullSyncAt),
-    nextWindowEdgeSyncAt: iso(d.nextWindowEdgeAt),
-    nextChannelCheckAt: iso(channelCheckDueAt(d, t)),
-    failingSince: iso(d.failingSince),
-    lastError: d.lastError,
-    profileDisconnected: d.profileDisconnected,
-  };
-}
-
-/** What the loop is waiting for, for the timer's label in the Web UI. */
-export function nextDueLabel(s: AccountStatus): string {
-  const due: [string, string | null][] = [
-    ['debounced sync', s.pending.syncDueAt],
-    ['full sync', s.nextFullSyncAt],
-    ['window-edge sync', s.nextWindowEdgeSyncAt],
-    ['channel check', s.nextChannelCheckAt],
-  ];
-  const next = due
-    .filter((d): d is [string, string] => d[1] !== null)
-    .sort((a, b) => a[1].localeCompare(b[1]))[0];
-  return next ? next[0] : 'a message';
 }

@@ -10,6 +10,7 @@ import { classifyFailure, NON_RETRYABLE_FAILURE_TYPES } from '../../src/workflow
 import type { SyncResult } from '../../src/workflows/messages.js';
 import { nextFullSyncAt, nextWindowEdgeAt } from '../../src/workflows/schedule.js';
 import * as S from '../../src/workflows/state.js';
+import { nextDueLabel, statusOf } from '../../src/workflows/status.js';
 
 const t = DEFAULT_TIMINGS;
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -362,7 +363,7 @@ describe('status', () => {
       receivedAt: 'x',
     });
     d.requests = [{ id: 'r', mode: 'full' }];
-    const s = S.statusOf(d, 'full', t);
+    const s = statusOf(d, 'full', t);
     expect(s.pending).toEqual({
       notifications: 1,
       earliestChangesSince: '2026-11-30T11:30:00.000Z',
@@ -376,8 +377,8 @@ describe('status', () => {
       lastNotificationAt: new Date(NOW).toISOString(),
       lastCheckedAt: null,
     });
-    expect(S.nextDueLabel(s)).toBe('debounced sync');
-    expect(S.statusOf(ready(), null, t).pending.syncDueAt).toBeNull();
+    expect(nextDueLabel(s)).toBe('debounced sync');
+    expect(statusOf(ready(), null, t).pending.syncDueAt).toBeNull();
   });
 });
 
