@@ -4,6 +4,7 @@
  * and priority); the workflow imports the type only. The activities themselves live by concern:
  * `sync-events.ts`, `channels.ts`, `bookkeeping.ts`, `settings.ts`.
  */
+import { Context } from '@temporalio/activity';
 import type { CallPriority, RateLimiter } from '../budget/rate-limiter.js';
 import type { CronofyClient } from '../cronofy/client.js';
 import { type CronofyAppSettings, cronofyClientFactory } from '../cronofy/client-factory.js';
@@ -31,6 +32,8 @@ export interface ActivityDeps {
   metrics?: Metrics;
   fetch?: typeof fetch;
   now?: () => Date;
+  /** The sync activity's heartbeat timer period (tests shorten it); default 10 s. */
+  syncKeepAliveMs?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -48,8 +51,9 @@ export function createActivities(deps: ActivityDeps) {
       const limiter = deps.limiter;
       c = newClient(dataCenter, {
         beforeRequest: limiter
-          ? async () => {
-              const waited = await limiter.acquire(priority);
+          ? async (signal?: AbortSignal) => {
+              // A cancelled activity stops waiting for budget, and takes none.
+              const waited = await limiter.acquire(priority, signal);
               deps.metrics?.rateLimitWait.observe({ priority }, waited / 1000);
             }
           : undefined,
@@ -70,9 +74,21 @@ export function createActivities(deps: ActivityDeps) {
     if (!account || account.deregisteredAt) throw accountNotRegistered(accountId);
     return account;
   };
-  const cronofyFor = (account: Pick<AccountInfo, 'accountId' | 'dataCenter'>, priority: CallPriority) => {
-    const client = clientFor(account.dataCenter, priority);
-    return { client, auth: accountAuth(deps.accounts, client, account.accountId, authOptions) };
+  /**
+   * The account's client, cancelled with `signal` (the calling activity's). Token refreshes use the
+   * unbound client on purpose: a refresh abandoned after Cronofy rotated the refresh token would
+   * lose the only copy of the new one (see account-auth.ts), so it always runs to the end.
+   */
+  const cronofyFor = (
+    account: Pick<AccountInfo, 'accountId' | 'dataCenter'>,
+    priority: CallPriority,
+    signal?: AbortSignal,
+  ) => {
+    const shared = clientFor(account.dataCenter, priority);
+    return {
+      client: shared.withSignal(signal),
+      auth: accountAuth(deps.accounts, shared, account.accountId, authOptions),
+    };
   };
 
   return {
@@ -82,7 +98,14 @@ export function createActivities(deps: ActivityDeps) {
       const { client, auth } = cronofyFor(account, input.trigger === 'schedule' ? 'background' : 'urgent');
       return withCronofyFailures(() =>
         syncEvents(
-          { events: deps.events, syncRuns: deps.syncRuns, metrics: deps.metrics, now },
+          {
+            events: deps.events,
+            syncRuns: deps.syncRuns,
+            metrics: deps.metrics,
+            now,
+            signal: Context.current().cancellationSignal,
+            keepAliveIntervalMs: deps.syncKeepAliveMs,
+          },
           input,
           account,
           client,

@@ -2,6 +2,13 @@
  * The sync activity: pages through Read Events and writes each page to MongoDB as it goes.
  * Progress (next page URL and counts) is heartbeated after each page, so a retried attempt resumes
  * where the last one stopped. Only counts and a watermark go back to the workflow.
+ *
+ * An attempt stops when it is cancelled: its heartbeat or start-to-close timeout passed (Temporal
+ * may already run the next attempt), its workflow was cancelled or terminated, or the worker is
+ * shutting down. Temporal tells it through the activity's `cancellationSignal`, on a heartbeat's
+ * answer; the signal ends the rate-limiter wait and the Cronofy request in flight, and it is
+ * checked before every MongoDB write, so a zombie attempt never writes pages next to its retry
+ * (the "same second, later read wins" rule of the events store assumes one writer).
  */
 import { Context } from '@temporalio/activity';
 import type { AccountAuth, CronofyClient } from '../cronofy/client.js';
@@ -23,31 +30,59 @@ export const WATERMARK_SAFETY_MS = 60_000;
  * step (a Cronofy answer near its 30 s request timeout, MongoDB busy or failing over) is not taken
  * for a dead worker by the 30 s heartbeat timeout: that started a second attempt of the same sync
  * next to the first, adding load to whatever was slow. A worker that really died stops
- * heartbeating at once; an attempt that makes no progress for KEEPALIVE_MAX_STALL_MS stops too,
- * and is then timed out and retried.
+ * heartbeating at once. The timer is also what delivers cancellation (Temporal answers it on a
+ * heartbeat), so it runs through limiter waits and slow requests, and stops once the attempt is
+ * cancelled. An attempt that makes no progress for KEEPALIVE_MAX_STALL_MS gives up by itself
+ * (SyncStalledError, retried): it used to stop heartbeating and be timed out instead, and an
+ * attempt that no longer heartbeats can never hear that it was replaced.
  */
 export const KEEPALIVE_INTERVAL_MS = 10_000;
 export const KEEPALIVE_MAX_STALL_MS = 120_000;
 
+/** An attempt that made no progress for KEEPALIVE_MAX_STALL_MS ends itself with this (retryable). */
+export class SyncStalledError extends Error {
+  override readonly name = 'SyncStalledError';
+}
+
 interface KeepAlive {
   /** Progress was made: heartbeat it now, and keep heartbeating it on the timer. */
   beat(p: SyncProgress): void;
+  /** Aborts when the activity is cancelled or the attempt stalled: everything the attempt does. */
+  signal: AbortSignal;
   stop(): void;
 }
 
-function keepAlive(ctx: Context, resumed: SyncProgress | undefined): KeepAlive {
+function keepAlive(
+  ctx: Context,
+  resumed: SyncProgress | undefined,
+  cancelled: AbortSignal,
+  intervalMs: number,
+): KeepAlive {
   let latest = resumed;
   let progressAt = Date.now();
+  const stalled = new AbortController();
+  const signal = AbortSignal.any([cancelled, stalled.signal]);
   const timer = setInterval(() => {
-    if (Date.now() - progressAt <= KEEPALIVE_MAX_STALL_MS) ctx.heartbeat(latest);
-  }, KEEPALIVE_INTERVAL_MS);
+    if (Date.now() - progressAt > KEEPALIVE_MAX_STALL_MS) {
+      stalled.abort(new SyncStalledError(`no progress for ${KEEPALIVE_MAX_STALL_MS / 1000} s`));
+    } else {
+      ctx.heartbeat(latest);
+    }
+  }, intervalMs);
+  const stop = () => {
+    clearInterval(timer);
+    signal.removeEventListener('abort', stop);
+  };
+  // A cancelled attempt has heard what it needed; heartbeating on would only keep it looking alive.
+  signal.addEventListener('abort', stop, { once: true });
   return {
     beat(p) {
       latest = p;
       progressAt = Date.now();
       ctx.heartbeat(p);
     },
-    stop: () => clearInterval(timer),
+    signal,
+    stop,
   };
 }
 
@@ -67,6 +102,10 @@ export interface SyncDeps {
   syncRuns: SyncRunsRepo;
   metrics?: Metrics;
   now: () => Date;
+  /** The attempt's cancellation; default the activity's `Context.current().cancellationSignal`. */
+  signal?: AbortSignal;
+  /** Heartbeat timer period; default KEEPALIVE_INTERVAL_MS. */
+  keepAliveIntervalMs?: number;
 }
 
 /** Read Events parameters for a sync kind. Pure. */
@@ -141,9 +180,14 @@ export async function syncEvents(
   auth: AccountAuth,
 ): Promise<SyncResult> {
   const ctx = Context.current();
-  const keep = keepAlive(ctx, ctx.info.heartbeatDetails as SyncProgress | undefined);
+  const keep = keepAlive(
+    ctx,
+    ctx.info.heartbeatDetails as SyncProgress | undefined,
+    deps.signal ?? ctx.cancellationSignal,
+    deps.keepAliveIntervalMs ?? KEEPALIVE_INTERVAL_MS,
+  );
   try {
-    return await syncPages(deps, input, account, client, auth, ctx, keep);
+    return await syncPages(deps, input, account, client.withSignal(keep.signal), auth, ctx, keep);
   } finally {
     keep.stop();
   }
@@ -160,8 +204,11 @@ async function syncPages(
 ): Promise<SyncResult> {
   const resume = ctx.info.heartbeatDetails as SyncProgress | undefined;
   const now = deps.now;
+  /** Before every MongoDB write: a cancelled attempt writes nothing more. */
+  const stillRunning = () => keep.signal.throwIfAborted();
 
   let progress: SyncProgress;
+  stillRunning();
   if (resume?.syncRunId) {
     progress = resume;
     await deps.syncRuns.resumed(resume.syncRunId, ctx.info.attempt);
@@ -212,6 +259,8 @@ async function syncPages(
       );
       await reconciliation?.loadStoredVersions();
       for await (const page of prefetching(pages)) {
+        // The page may have been read (or read ahead) before the attempt was cancelled.
+        stillRunning();
         const written = reconciliation
           ? await reconciliation.writePage(page.events, now())
           : await deps.events.writePage(input.accountId, page.events, now());
@@ -231,6 +280,7 @@ async function syncPages(
     }
 
     if (reconciliation) {
+      stillRunning();
       const tombstoned = await reconciliation.finish(now());
       progress = {
         ...progress,
@@ -240,6 +290,7 @@ async function syncPages(
     }
 
     const finishedAt = now();
+    stillRunning();
     await deps.syncRuns.succeeded(progress.syncRunId, {
       finishedAt,
       durationMs: finishedAt.getTime() - startedAt.getTime(),
@@ -271,15 +322,22 @@ async function syncPages(
       ...(input.kind === 'full' || input.kind === 'window_edge' ? { readTo: params.to } : {}),
     };
   } catch (err) {
-    deps.metrics?.syncs.inc({ kind: input.kind, outcome: 'failed' });
+    const cancelled = keep.signal.aborted && !(keep.signal.reason instanceof SyncStalledError);
+    deps.metrics?.syncs.inc({ kind: input.kind, outcome: cancelled ? 'cancelled' : 'failed' });
+    // Only while no later attempt has taken the run over (it sets `attempts` when it resumes): a
+    // cancelled attempt may hear of it after its retry started, and must not mark that one failed.
     await deps.syncRuns
-      .failed(progress.syncRunId, {
-        error: err instanceof Error ? err.message : String(err),
-        pages: progress.pages,
-        upserted: progress.upserted,
-        deleted: progress.deleted,
-        finishedAt: now(),
-      })
+      .failed(
+        progress.syncRunId,
+        {
+          error: `${cancelled ? 'cancelled: ' : ''}${err instanceof Error ? err.message : String(err)}`,
+          pages: progress.pages,
+          upserted: progress.upserted,
+          deleted: progress.deleted,
+          finishedAt: now(),
+        },
+        ctx.info.attempt,
+      )
       .catch(() => undefined);
     throw err;
   }

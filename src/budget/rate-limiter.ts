@@ -12,6 +12,9 @@
  * With several worker processes, each runs its own limiter on a share of the budget
  * (`setShare(1 / workers)`, kept current by ./shares.ts), so together they stay inside it.
  *
+ * A wait can be abandoned (`acquire(priority, signal)`): the caller's activity was cancelled or timed
+ * out. It then rejects at once and takes no slot, so it spends none of the budget.
+ *
  * The clock and the sleep are injected: the decisions are pure and unit-tested without waiting.
  */
 export type CallPriority = 'urgent' | 'background';
@@ -21,7 +24,8 @@ export interface RateLimiterOptions {
   perMinute: number;
   reserveFraction?: number;
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Resolves after `ms`; may end early when `signal` aborts (acquire stops waiting either way). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** The start times of the calls of the last `ms` milliseconds, oldest first. */
@@ -63,13 +67,13 @@ export class RateLimiter {
   private readonly reserve: number;
   private share = 1;
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Milliseconds callers spent waiting, for the rate-limit-wait metric. */
   waitedMs = 0;
 
   constructor(opts: RateLimiterOptions) {
     this.now = opts.now ?? Date.now;
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.sleep = opts.sleep ?? abortableSleep;
     this.reserve = opts.reserveFraction ?? 0.2;
     this.windows = [new Window(1_000, opts.perSecond), new Window(60_000, opts.perMinute)];
   }
@@ -104,16 +108,45 @@ export class RateLimiter {
     return true;
   }
 
-  async acquire(priority: CallPriority): Promise<number> {
+  /**
+   * Waits until a call of this priority may start, takes its slot and resolves to the milliseconds
+   * waited. When `signal` aborts (before or during the wait) it rejects with the signal's reason
+   * and takes no slot: a cancelled caller must not spend budget or delay the callers behind it.
+   */
+  async acquire(priority: CallPriority, signal?: AbortSignal): Promise<number> {
     let waited = 0;
     for (;;) {
+      signal?.throwIfAborted();
       if (this.tryTake(priority)) {
         this.waitedMs += waited;
         return waited;
       }
       const d = Math.max(1, this.delayFor(priority));
       waited += d;
-      await this.sleep(d);
+      await (signal ? untilAborted(this.sleep(d, signal), signal) : this.sleep(d));
     }
   }
+}
+
+/** The default sleep: its timer is cleared when `signal` aborts, so nothing lingers. */
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** `p`, or a rejection with the signal's reason as soon as it aborts (an injected sleep may ignore it). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

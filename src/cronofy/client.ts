@@ -3,8 +3,10 @@
  * request per call, except a 401, which is retried once after `auth.refresh()`. No other retries:
  * failures become the typed errors of ./errors.ts and Temporal's retry policy decides.
  * Built on Node's fetch; every request has a timeout; responses keep fields we do not know.
+ * A client bound to a cancellation signal (`withSignal`) abandons its waits and requests when the
+ * signal aborts, and rejects with the signal's reason rather than a Cronofy error.
  * Longer than our ~300 lines because it is the whole Cronofy surface we use, one method per
- * endpoint sharing one request path (auth retry, error mapping, timeout).
+ * endpoint sharing one request path (auth retry, error mapping, timeout, cancellation).
  */
 import {
   CronofyAuthRevokedError,
@@ -37,7 +39,8 @@ export interface CronofyResponseInfo {
   method: string;
   /** A route template (`/v1/channels/:channel_id`), never an id: safe as a metrics label. */
   path: string;
-  status: number | 'error';
+  /** `error`: no answer (network, timeout); `cancelled`: we gave up on it (not Cronofy's fault). */
+  status: number | 'error' | 'cancelled';
   ms: number;
 }
 
@@ -53,9 +56,16 @@ export interface CronofyClientOptions {
   /**
    * Awaited before each HTTP request, before its timeout starts: where a rate limiter makes the
    * call wait for budget. (Waiting inside `fetch` would spend the request's timeout on the queue
-   * and abort a call that already took a share of the budget.)
+   * and abort a call that already took a share of the budget.) Receives the client's cancellation
+   * signal, if any: a wait for budget is abandoned when it aborts.
    */
-  beforeRequest?: () => Promise<void>;
+  beforeRequest?: (signal?: AbortSignal) => Promise<void>;
+  /**
+   * The caller's cancellation (an activity's `cancellationSignal`): when it aborts, the wait in
+   * `beforeRequest` and the request in flight are abandoned, and the call rejects with the signal's
+   * reason. Usually set per activity with `withSignal`.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CreateChannelInput {
@@ -85,15 +95,19 @@ interface RequestSpec {
 const USER_AGENT = 'cronofy-sync';
 
 export class CronofyClient {
+  readonly #options: CronofyClientOptions;
+  readonly #signal: AbortSignal | undefined;
   readonly #base: URL;
   readonly #clientId: string;
   readonly #clientSecret: string;
   readonly #timeoutMs: number;
-  readonly #beforeRequest: (() => Promise<void>) | undefined;
+  readonly #beforeRequest: ((signal?: AbortSignal) => Promise<void>) | undefined;
   readonly #fetch: typeof fetch;
   readonly #onResponse: CronofyClientOptions['onResponse'];
 
   constructor(options: CronofyClientOptions) {
+    this.#options = options;
+    this.#signal = options.signal;
     this.#base = new URL(options.baseUrl.replace(/\/+$/, '') + '/');
     this.#clientId = options.clientId;
     this.#clientSecret = options.clientSecret;
@@ -101,6 +115,14 @@ export class CronofyClient {
     this.#beforeRequest = options.beforeRequest;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#onResponse = options.onResponse;
+  }
+
+  /**
+   * The same client (options, hooks) with every call cancelled when `signal` aborts: one per
+   * activity attempt, so a timed-out or cancelled attempt stops waiting and reading at once.
+   */
+  withSignal(signal: AbortSignal | undefined): CronofyClient {
+    return signal === undefined ? this : new CronofyClient({ ...this.#options, signal });
   }
 
   /**
@@ -275,9 +297,14 @@ export class CronofyClient {
       payload = JSON.stringify(spec.body);
       headers['Content-Type'] = 'application/json; charset=utf-8';
     }
-    await this.#beforeRequest?.();
+    const cancel = this.#signal;
+    // A cancelled caller neither waits for budget nor starts a request.
+    cancel?.throwIfAborted();
+    await this.#beforeRequest?.(cancel);
+    cancel?.throwIfAborted();
     const started = performance.now();
-    let status: number | 'error' = 'error';
+    let status: CronofyResponseInfo['status'] = 'error';
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
     try {
       // The same signal covers the body: a response that stalls mid-body times out too.
       const res = await this.#fetch(spec.url, {
@@ -285,12 +312,17 @@ export class CronofyClient {
         headers,
         body: payload,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: cancel ? AbortSignal.any([cancel, timeout]) : timeout,
       });
       const text = await res.text();
       status = res.status;
       return { status: res.status, headers: res.headers, ...parseBody(text) };
     } catch (err) {
+      // Our own cancellation, not a Cronofy failure: no retryable network error, no error status.
+      if (cancel?.aborted) {
+        status = 'cancelled';
+        throw cancel.reason;
+      }
       throw networkError(spec.method, spec.url.pathname, err);
     } finally {
       this.#report({ method: spec.method, path: spec.route, status, ms: performance.now() - started });

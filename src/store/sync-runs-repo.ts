@@ -73,9 +73,17 @@ export class SyncRunsRepo {
     );
   }
 
-  async failed(id: string, run: SyncRunCounts & { error: string; finishedAt: Date }): Promise<void> {
+  /**
+   * `attempt`: only while that attempt still owns the run (a later one sets `attempts` when it
+   * resumes), so a cancelled attempt that hears of it late never marks its retry's run failed.
+   */
+  async failed(
+    id: string,
+    run: SyncRunCounts & { error: string; finishedAt: Date },
+    attempt?: number,
+  ): Promise<void> {
     await this.runs.updateOne(
-      { _id: new ObjectId(id) },
+      { _id: new ObjectId(id), ...(attempt === undefined ? {} : { attempts: attempt }) },
       {
         $set: {
           outcome: 'failed',

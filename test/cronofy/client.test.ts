@@ -486,3 +486,164 @@ describe('onResponse metrics hook', () => {
     expect(seen.at(-1)).toMatchObject({ method: 'GET', path: '/v1/channels', status: 'error' });
   });
 });
+
+/**
+ * A stand-in for Cronofy that holds every request until the test releases it, and records when the
+ * client hangs up: a request "in flight" for as long as the test needs.
+ */
+async function holdingServer() {
+  const held: Array<{ res: http.ServerResponse; hungUp: Promise<void> }> = [];
+  let arrived: () => void = () => undefined;
+  const server = http.createServer((req, res) => {
+    // `close` on the response before it was sent = the client hung up.
+    const hungUp = new Promise<void>((resolve) => res.on('close', () => resolve()));
+    req.resume();
+    held.push({ res, hungUp });
+    arrived();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held,
+    /** Resolves once `n` requests have arrived. */
+    async requests(n: number): Promise<void> {
+      while (held.length < n) await new Promise<void>((resolve) => (arrived = resolve));
+    },
+    /** Answers every held request that is still open with an empty channel list. */
+    release(): void {
+      for (const { res } of held) {
+        if (!res.destroyed && !res.headersSent) {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"channels":[]}');
+        }
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const staticAuth = { getAccessToken: async () => 'token', refresh: async () => 'token' };
+
+describe('cancellation (the calling activity was cancelled or timed out)', () => {
+  it('a request in flight is abandoned when the signal aborts, with the signal’s reason, not a network error', async () => {
+    const server = await holdingServer();
+    try {
+      const seen: CronofyResponseInfo[] = [];
+      const ac = new AbortController();
+      const client = new CronofyClient({
+        baseUrl: server.url,
+        clientId: CLIENT_ID,
+        clientSecret: SECRETS[0]!,
+        // Far longer than the test: only the signal can end the request.
+        timeoutMs: 600_000,
+        onResponse: (info) => seen.push(info),
+        signal: ac.signal,
+      });
+      const call = rejection(client.listChannels(staticAuth));
+      await server.requests(1);
+      const reason = new Error('activity cancelled');
+      ac.abort(reason);
+      // Cronofy answers after the cancellation: a client that ignored the signal would take it.
+      await server.held[0]!.hungUp;
+      server.release();
+      const err = await call;
+      expect(err).toBe(reason);
+      expect(err).not.toBeInstanceOf(CronofyNetworkError);
+      // Not reported as a Cronofy failure (`error`) in the call metrics.
+      expect(seen).toEqual([expect.objectContaining({ path: '/v1/channels', status: 'cancelled' })]);
+    } finally {
+      await server.close();
+    }
+  }, 15_000);
+
+  it('a plain abort gives an AbortError (what Temporal reports as a cancelled attempt)', async () => {
+    const server = await holdingServer();
+    try {
+      const ac = new AbortController();
+      const client = new CronofyClient({
+        baseUrl: server.url,
+        clientId: CLIENT_ID,
+        clientSecret: SECRETS[0]!,
+        timeoutMs: 600_000,
+        signal: ac.signal,
+      });
+      const call = rejection(collect(client.readEventsPages(staticAuth, {})));
+      await server.requests(1);
+      ac.abort();
+      // Released only once the client has hung up: without cancellation the test would get the page.
+      await server.held[0]!.hungUp;
+      server.release();
+      const err = await call;
+      expect(err).toMatchObject({ name: 'AbortError' });
+      expect(err).not.toBeInstanceOf(CronofyNetworkError);
+    } finally {
+      await server.close();
+    }
+  }, 15_000);
+
+  it('the wait in beforeRequest gets the signal, and a call cancelled there never reaches Cronofy', async () => {
+    let fetched = 0;
+    const ac = new AbortController();
+    let hookSignal: AbortSignal | undefined;
+    const client = new CronofyClient({
+      baseUrl: 'http://127.0.0.1:9',
+      clientId: CLIENT_ID,
+      clientSecret: SECRETS[0]!,
+      fetch: async () => {
+        fetched++;
+        return new Response('{"channels":[]}', { status: 200 });
+      },
+      // Like the rate limiter: waits until the signal aborts, then rejects with its reason.
+      beforeRequest: (signal) => {
+        hookSignal = signal;
+        return new Promise<void>((_, reject) => {
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+          ac.abort(new Error('cancelled while waiting for budget'));
+        });
+      },
+      signal: ac.signal,
+    });
+    const err = await rejection(client.listChannels(staticAuth));
+    expect(hookSignal).toBe(ac.signal);
+    expect(err).toMatchObject({ message: 'cancelled while waiting for budget' });
+    expect(fetched).toBe(0);
+    // Already cancelled: the next call does not even wait.
+    await expect(client.listChannels(staticAuth)).rejects.toThrow('cancelled while waiting for budget');
+    expect(fetched).toBe(0);
+  }, 15_000);
+
+  it('withSignal binds a signal to a copy of the client that keeps its options and hooks', async () => {
+    const server = await holdingServer();
+    try {
+      const seen: CronofyResponseInfo[] = [];
+      const hookSignals: Array<AbortSignal | undefined> = [];
+      const shared = new CronofyClient({
+        baseUrl: server.url,
+        clientId: CLIENT_ID,
+        clientSecret: SECRETS[0]!,
+        timeoutMs: 600_000,
+        onResponse: (info) => seen.push(info),
+        beforeRequest: async (signal) => {
+          hookSignals.push(signal);
+        },
+      });
+      const ac = new AbortController();
+      const bound = shared.withSignal(ac.signal);
+      const cancelled = rejection(bound.listChannels(staticAuth));
+      const other = shared.listChannels(staticAuth);
+      await server.requests(2);
+      ac.abort();
+      await cancelled;
+      // The shared client is not cancelled with the bound copy.
+      server.release();
+      expect(await other).toEqual([]);
+      expect(hookSignals).toEqual([ac.signal, undefined]);
+      expect(seen.map((s) => s.status).sort()).toEqual([200, 'cancelled']);
+    } finally {
+      await server.close();
+    }
+  }, 15_000);
+});

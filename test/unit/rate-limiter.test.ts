@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RateLimiter } from '../../src/budget/rate-limiter.js';
 
 function clock() {
@@ -109,5 +109,80 @@ describe('RateLimiter', () => {
     expect(await l.acquire('urgent')).toBe(0);
     expect(await l.acquire('urgent')).toBeGreaterThanOrEqual(1000);
     expect(l.waitedMs).toBeGreaterThanOrEqual(1000);
+  });
+});
+
+/**
+ * A clock whose sleeps resolve only when the test moves time on, so a caller can be caught
+ * mid-wait: `advance(ms)` wakes every sleeper whose time has come.
+ */
+function manualClock() {
+  let t = 0;
+  const sleepers: Array<{ until: number; wake: () => void }> = [];
+  return {
+    now: () => t,
+    sleep: (ms: number) =>
+      new Promise<void>((wake) => {
+        sleepers.push({ until: t + ms, wake });
+      }),
+    sleeping: () => sleepers.length,
+    async advance(ms: number) {
+      t += ms;
+      const due = sleepers.filter((x) => x.until <= t);
+      sleepers.splice(0, sleepers.length, ...sleepers.filter((x) => x.until > t));
+      for (const s of due) s.wake();
+      // Let woken (or aborted) callers run their next step.
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    },
+  };
+}
+
+describe('acquire with a cancellation signal (a cancelled or timed-out activity)', () => {
+  it('an already aborted signal rejects at once and takes no slot', async () => {
+    const c = clock();
+    const l = new RateLimiter({
+      perSecond: 1,
+      perMinute: 60,
+      reserveFraction: 0,
+      now: c.now,
+      sleep: c.sleep,
+    });
+    const ac = new AbortController();
+    const reason = new Error('activity cancelled');
+    ac.abort(reason);
+    await expect(l.acquire('urgent', ac.signal)).rejects.toBe(reason);
+    // The one slot of this second is still free: the cancelled caller did not spend it.
+    expect(await l.acquire('urgent')).toBe(0);
+  });
+
+  it('aborting during the wait rejects promptly, without taking the slot the caller waited for', async () => {
+    const c = manualClock();
+    const l = new RateLimiter({
+      perSecond: 1,
+      perMinute: 60,
+      reserveFraction: 0,
+      now: c.now,
+      sleep: c.sleep,
+    });
+    expect(await l.acquire('urgent')).toBe(0); // the second's only slot
+    const ac = new AbortController();
+    const cancelled = l.acquire('urgent', ac.signal);
+    cancelled.catch(() => undefined);
+    const settled = vi.fn();
+    void cancelled.then(settled, settled);
+    await c.advance(0);
+    expect(c.sleeping()).toBe(1); // waiting for the next second
+    ac.abort(new Error('heartbeat timeout'));
+    // Settles without any time passing: the injected sleep never resolves by itself.
+    await c.advance(0);
+    expect(settled).toHaveBeenCalledTimes(1);
+    await expect(cancelled).rejects.toThrow('heartbeat timeout');
+
+    // A caller arriving after the window has moved on gets the slot with no wait: nothing was
+    // recorded for the cancelled caller (before, it would have woken and taken this slot).
+    await c.advance(1_000);
+    expect(l.delayFor('urgent')).toBe(0);
+    expect(l.tryTake('urgent')).toBe(true);
+    expect(l.waitedMs).toBe(0);
   });
 });
