@@ -7,6 +7,7 @@ import { DATA_CENTERS, type DataCenter } from './cronofy/types.js';
 import { apiBaseUrl } from './cronofy/urls.js';
 import type { SyncTimings } from './domain.js';
 import { parseDuration } from './lib/duration.js';
+import { DAY_MS } from './lib/time.js';
 
 export type { SyncTimings } from './domain.js';
 
@@ -73,10 +74,10 @@ type Env = Record<string, string | undefined>;
 export const DEFAULT_TIMINGS: SyncTimings = {
   debounceQuietMs: 2_000,
   debounceMaxMs: 15_000,
-  fullSyncIntervalMs: 7 * 86_400_000,
-  windowEdgeIntervalMs: 7 * 86_400_000,
-  channelCheckIntervalMs: 86_400_000,
-  syncRetryWindowMs: 86_400_000,
+  fullSyncIntervalMs: 7 * DAY_MS,
+  windowEdgeIntervalMs: 7 * DAY_MS,
+  channelCheckIntervalMs: DAY_MS,
+  syncRetryWindowMs: DAY_MS,
 };
 
 function str(env: Env, name: string): string | undefined {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Collection, Db } from 'mongodb';
+import { DAY_MS } from '../lib/time.js';
 
 export interface WorkerLeaseDoc {
   _id: string;
@@ -18,7 +19,7 @@ export interface WorkerLeaseDoc {
 }
 
 /** Leases expired this long ago are deleted (crashed workers; servers without TTL indexes). */
-const FORGET_AFTER_MS = 86_400_000;
+const FORGET_AFTER_MS = DAY_MS;
 
 export class WorkerLeases {
   readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;

@@ -1,14 +1,16 @@
 /**
- * Durations as the contract writes them: `500ms`, `2s`, `15m`, `12h`, `7d` (also `w`).
+ * Durations as the configuration writes them: `500ms`, `2s`, `15m`, `12h`, `7d` (also `w`).
  * Strict on purpose: a typo in a timing knob must stop the process, not silently become 0.
  */
+import { DAY_MS } from './time.js';
+
 const UNIT_MS: Record<string, number> = {
   ms: 1,
   s: 1_000,
   m: 60_000,
   h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
+  d: DAY_MS,
+  w: 7 * DAY_MS,
 };
 
 export function parseDuration(text: string): number | undefined {
