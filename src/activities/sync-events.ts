@@ -119,6 +119,10 @@ export function readParams(
     includeDeleted: true,
     // The application's own (managed) events are part of the user's calendar too.
     includeManaged: true,
+    // Without it Cronofy returns only events inside from/to now: a change that moves an event
+    // out of the window is never read, our copy stays at the old time and a full sync tombstones
+    // a live event. With it, events that were ever inside come back with their new times.
+    includeMoved: true,
     ...(account.calendarIds?.length ? { calendarIds: account.calendarIds } : {}),
   };
   switch (input.kind) {

@@ -1,5 +1,6 @@
 /**
- * The typed Cronofy client: Read Events (page by page), channels, and the token endpoint. One HTTP
+ * The typed Cronofy client: Read Events (page by page), channels, profiles, calendars, UserInfo and
+ * the token endpoint. One HTTP
  * request per call, except a 401, which is retried once after `auth.refresh()`. No other retries:
  * failures become the typed errors of ./errors.ts and Temporal's retry policy decides.
  * Built on Node's fetch; every request has a timeout; responses keep fields we do not know.
@@ -19,7 +20,10 @@ import {
 } from './errors.js';
 import type {
   ChannelFilters,
+  CronofyCalendar,
   CronofyChannel,
+  CronofyProfile,
+  CronofyUserInfo,
   ReadEventsPage,
   ReadEventsParams,
   TokenResponse,
@@ -214,6 +218,45 @@ export class CronofyClient {
       if (err instanceof CronofyClientError && err.status === 404) return;
       throw err;
     }
+  }
+
+  /**
+   * `GET /v1/userinfo`: `sub` and, under `cronofy.data`, each profile with `profile_connected`,
+   * `profile_relink_url` and `profile_initial_sync_required`, and its calendars.
+   */
+  async userInfo(auth: AccountAuth): Promise<CronofyUserInfo> {
+    const url = this.#url('v1/userinfo');
+    const answer = await this.#authed(auth, { method: 'GET', url, route: '/v1/userinfo' });
+    const info = answer.body as CronofyUserInfo | undefined;
+    if (typeof info?.sub !== 'string') {
+      throw new CronofyServerError({ method: 'GET', path: url.pathname, detail: 'no sub in the response' });
+    }
+    return info;
+  }
+
+  /** `GET /v1/profiles`: the account's calendar profiles and whether Cronofy can still reach each. */
+  async listProfiles(auth: AccountAuth): Promise<CronofyProfile[]> {
+    return this.#list<CronofyProfile>(auth, 'v1/profiles', 'profiles');
+  }
+
+  /** `GET /v1/calendars`: every calendar of every profile; deleted ones may be listed (`calendar_deleted`). */
+  async listCalendars(auth: AccountAuth): Promise<CronofyCalendar[]> {
+    return this.#list<CronofyCalendar>(auth, 'v1/calendars', 'calendars');
+  }
+
+  /** A `GET` answering `{ [key]: [...] }`; a missing array is a server error, not an empty list. */
+  async #list<T>(auth: AccountAuth, relative: string, key: string): Promise<T[]> {
+    const url = this.#url(relative);
+    const answer = await this.#authed(auth, { method: 'GET', url, route: `/${relative}` });
+    const items = (answer.body as Record<string, unknown> | undefined)?.[key];
+    if (!Array.isArray(items)) {
+      throw new CronofyServerError({
+        method: 'GET',
+        path: url.pathname,
+        detail: `no ${key} in the response`,
+      });
+    }
+    return items as T[];
   }
 
   /**

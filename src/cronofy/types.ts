@@ -82,6 +82,53 @@ export interface CronofyChannel {
   [extra: string]: unknown;
 }
 
+/** A connected calendar account (Google, Microsoft, Apple...) of a Cronofy account. */
+export interface CronofyProfile {
+  provider_name: string;
+  provider_service?: string;
+  profile_id: string;
+  profile_name: string;
+  /** False when Cronofy lost the provider's authorization: the user must relink. */
+  profile_connected: boolean;
+  profile_initial_sync_required: boolean;
+  /** Where the user re-authorizes the profile; present when it is disconnected. */
+  profile_relink_url?: string;
+  [extra: string]: unknown;
+}
+
+/** A calendar as listed inside a profile (UserInfo's `profile_calendars`). */
+export interface CronofyProfileCalendar {
+  calendar_id: string;
+  calendar_name: string;
+  calendar_readonly: boolean;
+  /** Deleted calendars may still be listed. */
+  calendar_deleted: boolean;
+  calendar_primary: boolean;
+  permission_level?: string;
+  [extra: string]: unknown;
+}
+
+/** `GET /v1/calendars`: a calendar with its profile's identity. */
+export interface CronofyCalendar extends CronofyProfileCalendar {
+  provider_name: string;
+  profile_id: string;
+  profile_name: string;
+  calendar_color?: string;
+}
+
+/** `GET /v1/userinfo`. The profiles sit under the literal key `cronofy.data`. */
+export interface CronofyUserInfo {
+  /** The Cronofy identity, stable across re-authorizations. */
+  sub: string;
+  'cronofy.type'?: string;
+  'cronofy.data'?: {
+    authorization?: { scope?: string; status?: string; [extra: string]: unknown };
+    profiles?: (CronofyProfile & { profile_calendars?: CronofyProfileCalendar[] })[];
+    [extra: string]: unknown;
+  };
+  [extra: string]: unknown;
+}
+
 export const KNOWN_NOTIFICATION_TYPES = [
   'verification',
   'change',

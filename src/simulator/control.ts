@@ -3,17 +3,23 @@
  * it like tests drive the class. Unauthenticated: the simulator listens on 127.0.0.1 by default.
  *
  *   GET    /_sim/health                                  → { ok, url }
- *   POST   /_sim/accounts              { accountId?, calendarIds? }  → 201 SimAccount
+ *   POST   /_sim/accounts              { accountId?, calendarIds?, profiles? }  → 201 SimAccount
  *   GET    /_sim/accounts/:id/events[?include_deleted=true]          → { events }
- *   POST   /_sim/accounts/:id/events   event (+ notify?: false)      → 201 { event }
+ *   POST   /_sim/accounts/:id/events   event (+ notify?: false, withUpdated?: time) → 201 { event }
  *   DELETE /_sim/accounts/:id/events/:eventUid                       → { event }
+ *   POST   /_sim/accounts/:id/events/:eventUid/undelete { updated?, notify? } → { event }
+ *   POST   /_sim/accounts/:id/after-page { page, event, notify? }    → 201 (upserts event once page N was served)
+ *   GET    /_sim/accounts/:id/profiles                               → { profiles }
+ *   POST   /_sim/accounts/:id/profiles/:profileId/disconnect         → { profile }
+ *   POST   /_sim/accounts/:id/profiles/:profileId/reconnect { initialSyncCompleted? } → { profile }
+ *   PUT    /_sim/paging  { pageSize?, paging?: keyset|offset }       → 204
  *   GET    /_sim/accounts/:id/channels                               → { channels }
  *   DELETE /_sim/accounts/:id/channels/:channelId  (silent close)    → 204
  *   POST   /_sim/accounts/:id/notifications  { type, ...extra }      → 202 { notificationIds }
  *   POST   /_sim/accounts/:id/expire-tokens                          → 204
  *   POST   /_sim/accounts/:id/revoke                                 → 204
  *   POST   /_sim/accounts/:id/authorization-codes { redirectUri? }   → 201 { code }
- *   POST   /_sim/faults  { method?, path? | pathPattern?, status?, retryAfter?, delayMs?, drop?, body?, times } → 201 { id }
+ *   POST   /_sim/faults  { method?, path? | pathPattern?, status?, retryAfter?, delayMs?, drop?, endChain?, body?, times } → 201 { id }
  *   DELETE /_sim/faults                                              → 204
  *   GET    /_sim/requests                                            → { requests }
  *   GET    /_sim/deliveries                                          → { deliveries }
@@ -21,7 +27,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyError, readParams, sendJson } from './http.js';
-import { type SimEventInput, SimulatorInputError } from './state.js';
+import { type SimEventInput, type SimProfileInput, SimulatorInputError } from './state.js';
 import type { SimFault, SimulatorControls } from './types.js';
 
 export async function handleControl(
@@ -55,7 +61,7 @@ async function route(
   url: URL,
   req: IncomingMessage,
 ): Promise<Answer> {
-  const [head, accountId, sub, subId] = parts;
+  const [head, accountId, sub, subId, action] = parts;
   if (head === 'health' && method === 'GET') return { status: 200, body: { ok: true, url: sim.url } };
   if (head === 'requests' && method === 'GET') return { status: 200, body: { requests: sim.requests } };
   if (head === 'deliveries' && method === 'GET') return { status: 200, body: { deliveries: sim.deliveries } };
@@ -70,6 +76,15 @@ async function route(
     if (method === 'POST')
       return { status: 201, body: { id: sim.injectFault(toFault(await readParams(req))).id } };
   }
+  if (head === 'paging' && parts.length === 1 && method === 'PUT') {
+    const body = await readParams(req);
+    const paging = optionalString(body['paging'], 'paging');
+    sim.setPaging({
+      pageSize: optionalNumber(body['pageSize'], 'pageSize'),
+      paging: paging as 'keyset' | 'offset' | undefined,
+    });
+    return { status: 204 };
+  }
   if (head !== 'accounts') return { status: 404, body: { error: 'not_found' } };
 
   if (accountId === undefined) {
@@ -80,6 +95,7 @@ async function route(
       body: sim.createAccount({
         accountId: optionalString(body['accountId'], 'accountId'),
         calendarIds: optionalStrings(body['calendarIds'], 'calendarIds'),
+        profiles: optionalProfiles(body['profiles']),
       }),
     };
   }
@@ -89,13 +105,52 @@ async function route(
     return { status: 200, body: { events: sim.truth(accountId, { includeDeleted }) } };
   }
   if (sub === 'events' && subId === undefined && method === 'POST') {
-    const { notify, ...event } = await readParams(req);
+    // `withUpdated`, not `updated`: an event read back from the simulator carries `updated`, and
+    // posting it again must not silently rewind the stamp.
+    const { notify, withUpdated, ...event } = await readParams(req);
+    const updated = optionalString(withUpdated, 'withUpdated');
     return {
       status: 201,
-      body: { event: sim.upsertEvent(accountId, event as SimEventInput, { notify: notify !== false }) },
+      body: {
+        event: sim.upsertEvent(accountId, event as SimEventInput, { notify: notify !== false, updated }),
+      },
     };
   }
-  if (sub === 'events' && subId !== undefined && method === 'DELETE') {
+  if (sub === 'events' && subId !== undefined && action === 'undelete' && method === 'POST') {
+    const body = await readParams(req);
+    const updated = optionalString(body['updated'], 'updated');
+    return {
+      status: 200,
+      body: { event: sim.undeleteEvent(accountId, subId, { notify: body['notify'] !== false, updated }) },
+    };
+  }
+  if (sub === 'after-page' && subId === undefined && method === 'POST') {
+    const { page, event, notify } = await readParams(req);
+    if (typeof page !== 'number' || !Number.isInteger(page) || page < 1)
+      throw new SimulatorInputError('page must be a positive integer');
+    if (typeof event !== 'object' || event === null || Array.isArray(event))
+      throw new SimulatorInputError('event is required');
+    sim.profiles(accountId); // unknown account → 404 now, not a silent no-op later
+    // A bad event throws after the page was answered: the simulator logs it as a failed request.
+    sim.afterPage(accountId, page, () => {
+      sim.upsertEvent(accountId, event as SimEventInput, { notify: notify !== false });
+    });
+    return { status: 201, body: {} };
+  }
+  if (sub === 'profiles' && subId === undefined && method === 'GET') {
+    return { status: 200, body: { profiles: sim.profiles(accountId) } };
+  }
+  if (sub === 'profiles' && subId !== undefined && action === 'disconnect' && method === 'POST') {
+    return { status: 200, body: { profile: sim.disconnectProfile(accountId, subId) } };
+  }
+  if (sub === 'profiles' && subId !== undefined && action === 'reconnect' && method === 'POST') {
+    const body = await readParams(req);
+    const profile = sim.reconnectProfile(accountId, subId, {
+      initialSyncCompleted: body['initialSyncCompleted'] === true,
+    });
+    return { status: 200, body: { profile } };
+  }
+  if (sub === 'events' && subId !== undefined && action === undefined && method === 'DELETE') {
     return { status: 200, body: { event: sim.deleteEvent(accountId, subId) } };
   }
   if (sub === 'channels' && subId === undefined && method === 'GET') {
@@ -130,7 +185,7 @@ async function route(
 }
 
 function toFault(body: Record<string, unknown>): SimFault {
-  const { path, pathPattern, method, status, retryAfter, delayMs, drop, times } = body;
+  const { path, pathPattern, method, status, retryAfter, delayMs, drop, endChain, times } = body;
   let matcher: string | RegExp;
   if (typeof pathPattern === 'string' && pathPattern !== '') {
     try {
@@ -152,6 +207,7 @@ function toFault(body: Record<string, unknown>): SimFault {
     retryAfter: optionalString(retryAfter, 'retryAfter'),
     delayMs: optionalNumber(delayMs, 'delayMs'),
     drop: drop === true,
+    endChain: endChain === true,
     body: body['body'],
     times,
   };
@@ -168,6 +224,22 @@ function optionalNumber(value: unknown, name: string): number | undefined {
   if (typeof value !== 'number' || !Number.isFinite(value))
     throw new SimulatorInputError(`${name} must be a number`);
   return value;
+}
+
+function optionalProfiles(value: unknown): SimProfileInput[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw new SimulatorInputError('profiles must be an array');
+  return value.map((p: unknown) => {
+    if (typeof p !== 'object' || p === null) throw new SimulatorInputError('a profile must be an object');
+    const r = p as Record<string, unknown>;
+    return {
+      profileId: optionalString(r['profileId'], 'profileId'),
+      profileName: optionalString(r['profileName'], 'profileName'),
+      providerName: optionalString(r['providerName'], 'providerName'),
+      providerService: optionalString(r['providerService'], 'providerService'),
+      calendarIds: optionalStrings(r['calendarIds'], 'calendarIds') ?? [],
+    };
+  });
 }
 
 function optionalStrings(value: unknown, name: string): string[] | undefined {

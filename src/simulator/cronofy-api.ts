@@ -1,6 +1,6 @@
 /**
  * The Cronofy HTTP API as the simulator serves it: the token endpoint, Read Events with its paging
- * cursors, and channels, behind injected faults and Cronofy's per-application rate limits. Every
+ * cursors, channels, and profiles, calendars and UserInfo, behind injected faults and Cronofy's per-application rate limits. Every
  * answered or dropped request goes to the simulator's request log. State lives in ./state.ts; push
  * deliveries in ./delivery.ts.
  */
@@ -9,11 +9,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChannelFilters } from '../cronofy/types.js';
 import { utcDate } from '../lib/time.js';
 import type { Deliverer } from './delivery.js';
-import { defaultFaultBody, type FaultInjector } from './faults.js';
+import { type ActiveFault, defaultFaultBody, type FaultInjector } from './faults.js';
 import { BodyError, readParams, sendJson, sleep } from './http.js';
-import { type EventsQuery, parseEventsQuery, renderEvent, selectEvents, slicePage } from './read-events.js';
-import type { SimState } from './state.js';
-import type { CronofySimulatorOptions, SimRequest } from './types.js';
+import { renderCalendars, renderProfile, renderUserInfo } from './profiles.js';
+import {
+  type EventsQuery,
+  type PagePosition,
+  parseEventsQuery,
+  renderEvent,
+  selectEvents,
+  slicePage,
+} from './read-events.js';
+import { SCOPE, type SimState } from './state.js';
+import type { CronofySimulatorOptions, SimPageServed, SimRequest } from './types.js';
 
 export interface CronofyApiDeps {
   /** Read on every request: a bench changes `rateLimit` on the live object. */
@@ -28,12 +36,14 @@ export interface CronofyApiDeps {
   url: () => string;
   /** `DELETE /v1/channels/:id`: closes the channel; false when the account has no such channel. */
   deleteChannel: (accountId: string, channelId: string) => boolean;
+  /** Called after each Read Events page is answered, before any further request is handled. */
+  pageServed: (info: SimPageServed) => void;
 }
 
 interface Cursor {
   accountId: string;
   query: EventsQuery;
-  afterKey: string;
+  at: PagePosition;
   page: number;
 }
 
@@ -85,14 +95,20 @@ export class CronofyApi {
     if (this.#rateLimited()) return respond(429);
 
     try {
-      await this.#route(req, url, method, respond);
+      await this.#route(req, url, method, respond, fault);
     } catch (err) {
       if (err instanceof BodyError) return respond(err.status, { error: err.code });
       throw err;
     }
   }
 
-  async #route(req: IncomingMessage, url: URL, method: string, respond: Respond): Promise<void> {
+  async #route(
+    req: IncomingMessage,
+    url: URL,
+    method: string,
+    respond: Respond,
+    fault: ActiveFault | undefined,
+  ): Promise<void> {
     const path = url.pathname;
     if (path === '/oauth/token') {
       if (method !== 'POST') return respond(404, {});
@@ -106,9 +122,21 @@ export class CronofyApi {
       return respond(401, undefined, { 'WWW-Authenticate': 'Bearer realm="Cronofy", error="invalid_token"' });
     }
 
-    if (path === '/v1/events' && method === 'GET') return this.#readEvents(req, url, accountId, respond);
+    if (path === '/v1/events' && method === 'GET')
+      return this.#readEvents(req, url, accountId, respond, fault);
     const page = /^\/v1\/events\/pages\/([\w-]+)$/.exec(path);
-    if (page && method === 'GET') return this.#readEventsPage(req, page[1]!, accountId, respond);
+    if (page && method === 'GET') return this.#readEventsPage(req, page[1]!, accountId, respond, fault);
+    if (method === 'GET' && path === '/v1/userinfo') {
+      const profiles = this.#d.state.profiles(accountId);
+      return respond(200, renderUserInfo(accountId, SCOPE, profiles, this.#publicBase(req)));
+    }
+    if (method === 'GET' && path === '/v1/profiles') {
+      const base = this.#publicBase(req);
+      return respond(200, { profiles: this.#d.state.profiles(accountId).map((p) => renderProfile(p, base)) });
+    }
+    if (method === 'GET' && path === '/v1/calendars') {
+      return respond(200, { calendars: renderCalendars(this.#d.state.profiles(accountId)) });
+    }
     if (path === '/v1/channels' && method === 'POST')
       return this.#createChannel(await readParams(req), accountId, respond);
     if (path === '/v1/channels' && method === 'GET') {
@@ -122,35 +150,60 @@ export class CronofyApi {
     return respond(404, {});
   }
 
-  #readEvents(req: IncomingMessage, url: URL, accountId: string, respond: Respond) {
+  #readEvents(
+    req: IncomingMessage,
+    url: URL,
+    accountId: string,
+    respond: Respond,
+    fault: ActiveFault | undefined,
+  ) {
     const parsed = parseEventsQuery(url.searchParams, utcDate(this.#d.now()));
     if (!parsed.ok) return respond(parsed.status, parsed.body);
-    this.#answerPage(req, accountId, parsed.query, undefined, 1, respond);
+    this.#answerPage(req, accountId, parsed.query, undefined, 1, respond, fault);
   }
 
-  #readEventsPage(req: IncomingMessage, cursorId: string, accountId: string, respond: Respond) {
+  #readEventsPage(
+    req: IncomingMessage,
+    cursorId: string,
+    accountId: string,
+    respond: Respond,
+    fault: ActiveFault | undefined,
+  ) {
     const cursor = this.#cursors.get(cursorId);
     if (!cursor || cursor.accountId !== accountId) return respond(404, {});
-    this.#answerPage(req, accountId, cursor.query, cursor.afterKey, cursor.page, respond);
+    this.#answerPage(req, accountId, cursor.query, cursor.at, cursor.page, respond, fault);
   }
 
+  /** One page, computed from the events as they are now (no snapshot of the chain's first page). */
   #answerPage(
     req: IncomingMessage,
     accountId: string,
     query: EventsQuery,
-    afterKey: string | undefined,
+    at: PagePosition | undefined,
     page: number,
     respond: Respond,
+    fault: ActiveFault | undefined,
   ): void {
-    const pageSize = this.#d.opts.pageSize ?? 50;
-    const sorted = selectEvents(this.#d.state.events(accountId), query);
-    const slice = slicePage(sorted, afterKey, page, pageSize);
+    const { opts, state } = this.#d;
+    const pageSize = opts.pageSize ?? 50;
+    const hidden = new Set<string>();
+    if ((opts.disconnectedProfileEvents ?? 'hidden') === 'hidden') {
+      for (const p of state.profiles(accountId))
+        if (!p.connected) for (const c of p.calendarIds) hidden.add(c);
+    }
+    const sorted = selectEvents(state.events(accountId), query, hidden);
+    const slice = slicePage(sorted, at, page, pageSize, opts.paging ?? 'keyset');
     const pages: { current: number; total: number; next_page?: string } = {
       current: page,
       total: slice.total,
     };
-    if (slice.nextAfter !== undefined) {
-      const cursor: Cursor = { accountId, query, afterKey: slice.nextAfter, page: page + 1 };
+    let next = slice.next;
+    if (fault?.endChain) {
+      if (next === undefined) fault.remainingTimes += 1; // the last page anyway: keep the fault for a page it can cut
+      next = undefined;
+    }
+    if (next !== undefined) {
+      const cursor: Cursor = { accountId, query, at: next, page: page + 1 };
       // Same cursor, same id: fetching a page twice (a retry) links to the same next page.
       const id = createHmac('sha256', this.#cursorKey)
         .update(JSON.stringify(cursor))
@@ -163,6 +216,13 @@ export class CronofyApi {
       pages.next_page = `${this.#publicBase(req)}/v1/events/pages/${id}`;
     }
     respond(200, { pages, events: slice.items.map((s) => renderEvent(s, query)) });
+    this.#d.pageServed({
+      accountId,
+      page,
+      total: pages.total,
+      hasNext: pages.next_page !== undefined,
+      eventUids: slice.items.map((s) => s.event.event_uid),
+    });
   }
 
   #createChannel(body: Record<string, unknown>, accountId: string, respond: Respond) {
@@ -252,12 +312,13 @@ export class CronofyApi {
       if (typeof code !== 'string' || code === '') return respond(400, { error: 'invalid_request' });
       const grant = state.codeGrant(code, typeof redirectUri === 'string' ? redirectUri : undefined);
       if (!grant) return respond(400, { error: 'invalid_grant' });
+      const profile = state.profiles(grant.account_id)[0]!;
       return respond(200, {
         ...grant,
         linking_profile: {
-          provider_name: 'google',
-          profile_id: `pro_${grant.account_id}`,
-          profile_name: `${grant.account_id}@example.com`,
+          provider_name: profile.providerName,
+          profile_id: profile.profileId,
+          profile_name: profile.profileName,
         },
       });
     }

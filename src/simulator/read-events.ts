@@ -5,7 +5,7 @@
 
 import type { CronofyEvent } from '../cronofy/types.js';
 import { addDays, isCronofyDate, toCronofyTime } from '../lib/time.js';
-import type { StoredEvent } from './state.js';
+import type { EventPosition, StoredEvent } from './state.js';
 
 export const WINDOW_PAST_DAYS = 42;
 export const WINDOW_FUTURE_DAYS = 201;
@@ -19,6 +19,8 @@ export interface EventsQuery {
   /** `YYYY-MM-DDTHH:MM:SSZ`: events with `updated` at or after it. */
   lastModified?: string;
   includeDeleted: boolean;
+  /** Also events that have ever been inside `from`/`to`, shown where they are now. */
+  includeMoved: boolean;
   includeManaged: boolean;
   onlyManaged: boolean;
   calendarIds?: string[];
@@ -83,7 +85,7 @@ export function parseEventsQuery(params: URLSearchParams, today: string): Parsed
   const includeManaged = flag('include_managed');
   const onlyManaged = flag('only_managed');
   const localizedTimes = flag('localized_times');
-  flag('include_moved');
+  const includeMoved = flag('include_moved');
   const includeGeo = flag('include_geo');
 
   const calendarIds = params.getAll('calendar_ids[]');
@@ -106,6 +108,7 @@ export function parseEventsQuery(params: URLSearchParams, today: string): Parsed
       to,
       lastModified,
       includeDeleted,
+      includeMoved,
       includeManaged: includeManaged || onlyManaged,
       onlyManaged,
       calendarIds: calendarIds.length > 0 ? calendarIds : undefined,
@@ -114,8 +117,17 @@ export function parseEventsQuery(params: URLSearchParams, today: string): Parsed
   };
 }
 
-/** The events matching `query`, in paging order. */
-export function selectEvents(events: Iterable<StoredEvent>, query: EventsQuery): StoredEvent[] {
+/**
+ * The events matching `query`, in paging order. Events of `hiddenCalendars` (a disconnected
+ * profile's) are left out. Without `include_moved` an event counts only where it is now, so one
+ * moved out of the window is invisible, as Cronofy documents; with it, any position it ever had
+ * inside the window counts, and it is shown with its current data.
+ */
+export function selectEvents(
+  events: Iterable<StoredEvent>,
+  query: EventsQuery,
+  hiddenCalendars: ReadonlySet<string> = new Set(),
+): StoredEvent[] {
   const fromMs = zonedMidnight(query.from, query.tzid);
   const toMs = zonedMidnight(query.to, query.tzid);
   const out: StoredEvent[] = [];
@@ -126,8 +138,12 @@ export function selectEvents(events: Iterable<StoredEvent>, query: EventsQuery):
     if (managed && !query.includeManaged) continue;
     if (!managed && query.onlyManaged) continue;
     if (query.calendarIds && !query.calendarIds.includes(e.calendar_id)) continue;
+    if (hiddenCalendars.has(e.calendar_id)) continue;
     if (query.lastModified !== undefined && (e.updated ?? '') < query.lastModified) continue;
-    if (!overlaps(e, query, fromMs, toMs)) continue;
+    const inWindow = query.includeMoved
+      ? stored.positions.some((p) => overlaps(p, query, fromMs, toMs))
+      : overlaps({ start: e.start as string, end: e.end as string }, query, fromMs, toMs);
+    if (!inWindow) continue;
     out.push(stored);
   }
   return out.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
@@ -135,28 +151,53 @@ export function selectEvents(events: Iterable<StoredEvent>, query: EventsQuery):
 
 export interface PageSlice {
   items: StoredEvent[];
-  /** Set when more events follow: the sort key to continue after. */
-  nextAfter?: string;
+  /** Set when more events follow: where the next page starts. */
+  next?: PagePosition;
   total: number;
 }
 
 /**
- * Keyset paging: the page after `afterKey`. A set that does not change pages without gaps or
- * repeats; an event that moves in the order while a client pages may be seen twice or not at all,
- * as with any live listing (its change is notified, so the next read catches it).
+ * Where a page chain goes on: after a sort key (keyset) or at an index into the live list (offset).
+ * Either way the list is recomputed on every page: nothing is snapshotted at the first page.
  */
+export type PagePosition = { afterKey: string } | { offset: number };
+
+/**
+ * How `next_page` continues a chain; Cronofy does not document it.
+ * - `keyset` (default): the page after the last sort key served (start, then event_uid). An event
+ *   moved from a page not yet read to one already read is never seen; one moved the other way is
+ *   seen twice; events that did not change are never skipped.
+ * - `offset`: page N is items `[(N-1)·size, N·size)` of the list as it is now, like page-numbered
+ *   listings (Cronofy's `pages.current`/`pages.total` look like one). Worse: any event leaving or
+ *   entering the part already read shifts the rest, so an event that did not change at all can be
+ *   skipped (or repeated).
+ */
+export type PagingMode = 'keyset' | 'offset';
+
+/** The page at `at` (the chain's start when undefined), continuing in `mode`. */
 export function slicePage(
   sorted: StoredEvent[],
-  afterKey: string | undefined,
+  at: PagePosition | undefined,
   page: number,
   pageSize: number,
+  mode: PagingMode = 'keyset',
 ): PageSlice {
-  const remaining = afterKey === undefined ? sorted : sorted.filter((s) => s.sortKey > afterKey);
+  if (mode === 'offset' || (at !== undefined && 'offset' in at)) {
+    const offset = at !== undefined && 'offset' in at ? at.offset : 0;
+    const items = sorted.slice(offset, offset + pageSize);
+    const end = offset + items.length;
+    return {
+      items,
+      next: end < sorted.length ? { offset: end } : undefined,
+      total: Math.max(page, Math.ceil(sorted.length / pageSize)),
+    };
+  }
+  const remaining = at === undefined ? sorted : sorted.filter((s) => s.sortKey > at.afterKey);
   const items = remaining.slice(0, pageSize);
   const last = items[items.length - 1];
   return {
     items,
-    nextAfter: remaining.length > pageSize && last ? last.sortKey : undefined,
+    next: remaining.length > pageSize && last ? { afterKey: last.sortKey } : undefined,
     total: page - 1 + Math.max(1, Math.ceil(remaining.length / pageSize)),
   };
 }
@@ -178,9 +219,8 @@ function clampDate(date: string, min: string, max: string): string {
   return date;
 }
 
-function overlaps(e: CronofyEvent, query: EventsQuery, fromMs: number, toMs: number): boolean {
-  const start = e.start as string;
-  const end = e.end as string;
+function overlaps(position: EventPosition, query: EventsQuery, fromMs: number, toMs: number): boolean {
+  const { start, end } = position;
   if (isCronofyDate(start)) return start < query.to && end > query.from;
   const s = Date.parse(start);
   const en = Date.parse(end);

@@ -1,8 +1,10 @@
 /**
  * CronofySimulator: an HTTP stand-in for Cronofy for tests and local mode. It speaks the parts of
- * the API we use (Read Events, channels, the token endpoint) the way Cronofy does, including the
- * unpleasant parts: rotating refresh tokens, 401s, 422 bodies, the sync window clamp, rate limits,
- * push retries and channels closed silently. Tests drive it through this class; other processes
+ * the API we use (Read Events, channels, the token endpoint, profiles, calendars, UserInfo) the way
+ * Cronofy does, including the unpleasant parts: rotating refresh tokens, 401s, 422 bodies, the sync
+ * window clamp, `include_moved`, rate limits, push retries, channels closed silently, disconnected
+ * profiles, page chains that change under a reader or end early, `updated` going backwards.
+ * Where Cronofy's behaviour is undocumented it does the worse plausible thing (each place says so). Tests drive it through this class; other processes
  * through the JSON control API under `/_sim/` (./control.ts).
  *
  * This file holds the lifecycle and the world a test changes (accounts, events, channels, faults);
@@ -17,12 +19,22 @@ import { CronofyApi } from './cronofy-api.js';
 import { Deliverer, type SimDelivery } from './delivery.js';
 import { FaultInjector } from './faults.js';
 import { sendJson } from './http.js';
-import { type SimAccount, type SimEventInput, SimState, type StoredEvent } from './state.js';
+import type { PagingMode } from './read-events.js';
+import {
+  type CreateAccountOptions,
+  type SimAccount,
+  type SimEventInput,
+  type SimProfile,
+  SimState,
+  SimulatorInputError,
+  type StoredEvent,
+} from './state.js';
 import type {
   CronofySimulatorOptions,
   SimChannelClosure,
   SimFault,
   SimFaultHandle,
+  SimPageServed,
   SimRequest,
   SimulatorControls,
   SimulatorLogger,
@@ -44,6 +56,9 @@ export class CronofySimulator implements SimulatorControls {
   readonly #server: http.Server;
   readonly #faults = new FaultInjector();
   readonly #api: CronofyApi;
+  readonly #pageListeners = new Set<(info: SimPageServed) => void>();
+  /** Per account and disconnected profile: the earliest change not pushed while it was disconnected. */
+  readonly #unpushedSince = new Map<string, string>();
 
   private constructor(opts: CronofySimulatorOptions) {
     if (opts.clientSecrets.length === 0) throw new TypeError('clientSecrets must not be empty');
@@ -73,6 +88,9 @@ export class CronofySimulator implements SimulatorControls {
       requests: this.requests,
       url: () => this.#url,
       deleteChannel: (accountId, channelId) => this.#closeChannel(accountId, channelId, 'deleted'),
+      pageServed: (info) => {
+        for (const listener of [...this.#pageListeners]) listener(info);
+      },
     });
     this.#server = http.createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
@@ -117,7 +135,8 @@ export class CronofySimulator implements SimulatorControls {
 
   // ---- the world ----------------------------------------------------------------------------
 
-  createAccount(opts: { accountId?: string; calendarIds?: string[] } = {}): SimAccount {
+  /** An account with one profile holding `calendarIds`, or with the `profiles` given. */
+  createAccount(opts: CreateAccountOptions = {}): SimAccount {
     return this.#state.createAccount(opts);
   }
 
@@ -125,10 +144,34 @@ export class CronofySimulator implements SimulatorControls {
    * Creates or updates an event as if the user changed it in their calendar: stamps `created` and
    * `updated` (whole seconds) and pushes `change` to the account's open channels whose filters
    * match. `notify: false` changes it without a push (like a change Cronofy does not notify).
+   * The event remembers every start/end it has had, for `include_moved`.
+   *
+   * `updated` stamps the change with that time instead of now, so `updated` can go backwards (a
+   * provider re-import). Its push then says `changes_since` = now: when Cronofy noticed it is not
+   * documented, and "now" is the worse case, as a read from there misses the older stamp.
    */
-  upsertEvent(accountId: string, input: SimEventInput, opts: { notify?: boolean } = {}): CronofyEvent {
-    const stored = this.#state.upsertEvent(accountId, input);
-    if (opts.notify !== false) this.#notifyChange(accountId, stored);
+  upsertEvent(
+    accountId: string,
+    input: SimEventInput,
+    opts: { notify?: boolean; updated?: string } = {},
+  ): CronofyEvent {
+    const stored = this.#state.upsertEvent(accountId, input, { updated: opts.updated });
+    if (opts.notify !== false) this.#notifyChange(accountId, stored, opts.updated === undefined);
+    return structuredClone(stored.event);
+  }
+
+  /**
+   * Undeletes a deleted event: `deleted: false` again, and `updated` goes back to the stamp it had
+   * before its deletion (or `updated`), older than the tombstone's. Pushed like `upsertEvent` with
+   * an `updated`: `changes_since` = now.
+   */
+  undeleteEvent(
+    accountId: string,
+    eventUid: string,
+    opts: { notify?: boolean; updated?: string } = {},
+  ): CronofyEvent {
+    const stored = this.#state.undeleteEvent(accountId, eventUid, { updated: opts.updated });
+    if (opts.notify !== false) this.#notifyChange(accountId, stored, false);
     return structuredClone(stored.event);
   }
 
@@ -146,6 +189,90 @@ export class CronofySimulator implements SimulatorControls {
       .filter((s) => opts.includeDeleted || !s.event.deleted)
       .sort((a, b) => (a.sortKey < b.sortKey ? -1 : 1))
       .map((s) => structuredClone(s.event));
+  }
+
+  /**
+   * Runs `fn` once, right after the account's next Read Events page numbered `page` is answered and
+   * before the reader can ask for the next one: the deterministic way to change events in the
+   * middle of a page chain. Returns a function that cancels it.
+   */
+  afterPage(accountId: string, page: number, fn: () => void): () => void {
+    const listener = (info: SimPageServed) => {
+      if (info.accountId !== accountId || info.page !== page) return;
+      this.#pageListeners.delete(listener);
+      fn();
+    };
+    this.#pageListeners.add(listener);
+    return () => this.#pageListeners.delete(listener);
+  }
+
+  /** Told after every Read Events page is answered. Returns a function that unsubscribes. */
+  onPageServed(listener: (info: SimPageServed) => void): () => void {
+    this.#pageListeners.add(listener);
+    return () => this.#pageListeners.delete(listener);
+  }
+
+  /** Changes the Read Events page size or paging mode from the next page on. */
+  setPaging(opts: { pageSize?: number; paging?: PagingMode }): void {
+    if (opts.pageSize !== undefined) {
+      if (!Number.isInteger(opts.pageSize) || opts.pageSize < 1)
+        throw new SimulatorInputError('pageSize must be a positive integer');
+      this.#opts.pageSize = opts.pageSize;
+    }
+    if (opts.paging !== undefined) {
+      if (opts.paging !== 'keyset' && opts.paging !== 'offset')
+        throw new SimulatorInputError('paging must be keyset or offset');
+      this.#opts.paging = opts.paging;
+    }
+  }
+
+  profiles(accountId: string): SimProfile[] {
+    return structuredClone(this.#state.profiles(accountId));
+  }
+
+  /**
+   * The profile (default: the account's first) lost its provider's authorization: UserInfo and
+   * List Profiles show `profile_connected: false` with a `profile_relink_url`, every open channel
+   * gets `profile_disconnected`, and its calendars' changes are not pushed until it reconnects.
+   * Its events are left out of Read Events unless `disconnectedProfileEvents: 'returned'`
+   * (whether Cronofy still returns them is not documented; leaving them out is the worse case).
+   */
+  disconnectProfile(accountId: string, profileId?: string): SimProfile {
+    const profile = this.#state.profile(accountId, profileId);
+    if (profile.connected) {
+      profile.connected = false;
+      this.pushNotification(accountId, 'profile_disconnected');
+    }
+    return structuredClone(profile);
+  }
+
+  /**
+   * The user re-authorized the profile. Changes made while it was disconnected are pushed now as one
+   * `change` (Cronofy documents that `change` notifications resume). `profile_initial_sync_completed`
+   * is pushed only with `initialSyncCompleted: true`: Cronofy documents it for a newly connected
+   * profile, not for a relink, so by default it does not come.
+   */
+  reconnectProfile(
+    accountId: string,
+    profileId?: string,
+    opts: { initialSyncCompleted?: boolean } = {},
+  ): SimProfile {
+    const profile = this.#state.profile(accountId, profileId);
+    if (!profile.connected) {
+      profile.connected = true;
+      const key = `${accountId}\u0000${profile.profileId}`;
+      const since = this.#unpushedSince.get(key);
+      this.#unpushedSince.delete(key);
+      if (since !== undefined) {
+        for (const channel of this.#state.channels(accountId)) {
+          const ids = channel.filters.calendar_ids;
+          if (ids && !ids.some((id) => profile.calendarIds.includes(id))) continue;
+          this.#deliverer.notify(accountId, channel, { type: 'change', changes_since: since });
+        }
+      }
+      if (opts.initialSyncCompleted) this.pushNotification(accountId, 'profile_initial_sync_completed');
+    }
+    return structuredClone(profile);
   }
 
   /** Open channels. */
@@ -234,12 +361,25 @@ export class CronofySimulator implements SimulatorControls {
     return this.#api.handle(req, res, url, method);
   }
 
-  #notifyChange(accountId: string, stored: StoredEvent): void {
+  /**
+   * Pushes `change` to the channels whose filters match the event: `calendar_ids` (only changes in
+   * those calendars) and `only_managed`. `sinceUpdated` false: `changes_since` is now, not the
+   * event's `updated`. A disconnected profile's changes wait for its reconnection.
+   */
+  #notifyChange(accountId: string, stored: StoredEvent, sinceUpdated = true): void {
     const { event } = stored;
+    const changesSince = sinceUpdated && event.updated ? event.updated : toCronofyTime(this.#now());
+    const profile = this.#state.profileOf(accountId, event.calendar_id);
+    if (profile && !profile.connected) {
+      const key = `${accountId}\u0000${profile.profileId}`;
+      const earliest = this.#unpushedSince.get(key);
+      if (earliest === undefined || changesSince < earliest) this.#unpushedSince.set(key, changesSince);
+      return;
+    }
     for (const channel of this.#state.channels(accountId)) {
       if (channel.filters.calendar_ids && !channel.filters.calendar_ids.includes(event.calendar_id)) continue;
       if (channel.filters.only_managed && !event.event_id) continue;
-      this.#deliverer.notify(accountId, channel, { type: 'change', changes_since: event.updated });
+      this.#deliverer.notify(accountId, channel, { type: 'change', changes_since: changesSince });
     }
   }
 

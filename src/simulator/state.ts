@@ -24,6 +24,33 @@ export interface SimAccount {
   calendarIds: string[];
 }
 
+/** A connected calendar account (Google, Microsoft, ...) inside a Cronofy account, and its calendars. */
+export interface SimProfileInput {
+  profileId?: string;
+  profileName?: string;
+  providerName?: string;
+  providerService?: string;
+  calendarIds: string[];
+}
+
+export interface SimProfile {
+  profileId: string;
+  profileName: string;
+  providerName: string;
+  providerService: string;
+  calendarIds: string[];
+  /** False after `disconnectProfile`: Cronofy lost the provider's authorization. */
+  connected: boolean;
+  initialSyncRequired: boolean;
+}
+
+export interface CreateAccountOptions {
+  accountId?: string;
+  /** One profile holding these calendars; ignored when `profiles` is given. */
+  calendarIds?: string[];
+  profiles?: SimProfileInput[];
+}
+
 /** What a test or the control API gives to create or change an event. Extra fields are kept. */
 export interface SimEventInput {
   calendar_id: string;
@@ -35,8 +62,18 @@ export interface SimEventInput {
   [extra: string]: unknown;
 }
 
+/** Where an event has been: its start and end as stored (UTC time or date), for `include_moved`. */
+export interface EventPosition {
+  start: string;
+  end: string;
+}
+
 export interface StoredEvent {
   event: CronofyEvent;
+  /** Every position the event has had, current one last (`include_moved` matches any of them). */
+  positions: EventPosition[];
+  /** `updated` before its deletion, for an undelete that brings the old stamp back. */
+  updatedBeforeDelete?: string;
   /** Time zones of start/end, for `localized_times`. */
   startTzid: string;
   endTzid: string;
@@ -47,6 +84,7 @@ export interface StoredEvent {
 interface AccountState {
   accountId: string;
   calendarIds: string[];
+  profiles: SimProfile[];
   events: Map<string, StoredEvent>;
   channels: Map<string, CronofyChannel>;
   revoked: boolean;
@@ -81,13 +119,33 @@ export class SimState {
     private readonly accessTokenTtlMs: number,
   ) {}
 
-  createAccount(opts: { accountId?: string; calendarIds?: string[] } = {}): SimAccount {
+  createAccount(opts: CreateAccountOptions = {}): SimAccount {
     const accountId = opts.accountId ?? randomId('acc_', 9);
     if (this.#accounts.has(accountId)) throw new SimulatorInputError(`account ${accountId} exists`);
-    const calendarIds = opts.calendarIds?.length ? [...opts.calendarIds] : [randomId('cal_', 9)];
+    const inputs: SimProfileInput[] = opts.profiles?.length
+      ? opts.profiles
+      : [{ calendarIds: opts.calendarIds?.length ? opts.calendarIds : [randomId('cal_', 9)] }];
+    const profiles = inputs.map((p, i): SimProfile => {
+      if (!Array.isArray(p.calendarIds) || p.calendarIds.length === 0)
+        throw new SimulatorInputError('every profile needs at least one calendar');
+      return {
+        // The first profile's id matches the `linking_profile` of the code exchange.
+        profileId: p.profileId ?? (i === 0 ? `pro_${accountId}` : randomId('pro_', 9)),
+        profileName: p.profileName ?? `${accountId}${i === 0 ? '' : `+${i}`}@example.com`,
+        providerName: p.providerName ?? 'google',
+        providerService: p.providerService ?? (p.providerName === undefined ? 'gsuite' : p.providerName),
+        calendarIds: [...p.calendarIds],
+        connected: true,
+        initialSyncRequired: false,
+      };
+    });
+    const calendarIds = profiles.flatMap((p) => p.calendarIds);
+    if (new Set(calendarIds).size !== calendarIds.length)
+      throw new SimulatorInputError('a calendar belongs to one profile only');
     this.#accounts.set(accountId, {
       accountId,
       calendarIds,
+      profiles,
       events: new Map(),
       channels: new Map(),
       revoked: false,
@@ -174,7 +232,11 @@ export class SimState {
 
   // ---- events -------------------------------------------------------------------------------
 
-  upsertEvent(accountId: string, input: SimEventInput): StoredEvent {
+  /**
+   * `updated` stamps the change with that time instead of now: a test's way to make `updated` go
+   * backwards (a provider re-import).
+   */
+  upsertEvent(accountId: string, input: SimEventInput, opts: { updated?: string } = {}): StoredEvent {
     const account = this.account(accountId);
     if (typeof input.calendar_id !== 'string' || !account.calendarIds.includes(input.calendar_id)) {
       throw new SimulatorInputError(
@@ -191,7 +253,8 @@ export class SimState {
     if (previous && previous.event.calendar_id !== input.calendar_id) {
       throw new SimulatorInputError(`event ${eventUid} belongs to calendar ${previous.event.calendar_id}`);
     }
-    const stamp = toCronofyTime(this.now());
+    const stamp =
+      opts.updated === undefined ? toCronofyTime(this.now()) : checkedTime(opts.updated, 'updated');
     const { start: _s, end: _e, ...rest } = input;
     const event: CronofyEvent = {
       description: '',
@@ -213,8 +276,13 @@ export class SimState {
       created: previous?.event.created ?? stamp,
       updated: stamp,
     };
+    const position = { start: start.value, end: end.value };
+    const positions = (previous?.positions ?? []).filter(
+      (p) => p.start !== position.start || p.end !== position.end,
+    );
     const stored: StoredEvent = {
       event,
+      positions: [...positions, position],
       startTzid: start.tzid,
       endTzid: end.tzid,
       sortKey: `${start.kind === 'date' ? `${start.value}T00:00:00Z` : start.value}\u0000${eventUid}`,
@@ -230,14 +298,53 @@ export class SimState {
     if (!stored) throw new SimulatorInputError(`unknown event ${eventUid}`, 'not_found');
     const tombstone: StoredEvent = {
       ...stored,
+      // Deleting a tombstone again keeps the stamp from before the first deletion.
+      updatedBeforeDelete: stored.event.deleted ? stored.updatedBeforeDelete : stored.event.updated,
       event: { ...stored.event, deleted: true, updated: toCronofyTime(this.now()) },
     };
     account.events.set(eventUid, tombstone);
     return tombstone;
   }
 
+  /**
+   * Brings a deleted event back as it was, with `updated` set to `updated` or, by default, to the
+   * stamp it had before its deletion: older than the tombstone's, so `updated` goes backwards.
+   */
+  undeleteEvent(accountId: string, eventUid: string, opts: { updated?: string } = {}): StoredEvent {
+    const account = this.account(accountId);
+    const stored = account.events.get(eventUid);
+    if (!stored) throw new SimulatorInputError(`unknown event ${eventUid}`, 'not_found');
+    if (!stored.event.deleted) throw new SimulatorInputError(`event ${eventUid} is not deleted`);
+    const updated =
+      opts.updated === undefined
+        ? (stored.updatedBeforeDelete ?? stored.event.created ?? toCronofyTime(this.now()))
+        : checkedTime(opts.updated, 'updated');
+    const restored: StoredEvent = { ...stored, event: { ...stored.event, deleted: false, updated } };
+    delete restored.updatedBeforeDelete;
+    account.events.set(eventUid, restored);
+    return restored;
+  }
+
   events(accountId: string): StoredEvent[] {
     return [...this.account(accountId).events.values()];
+  }
+
+  // ---- profiles ------------------------------------------------------------------------------
+
+  profiles(accountId: string): SimProfile[] {
+    return this.account(accountId).profiles;
+  }
+
+  profile(accountId: string, profileId?: string): SimProfile {
+    const profiles = this.account(accountId).profiles;
+    const profile = profileId === undefined ? profiles[0] : profiles.find((p) => p.profileId === profileId);
+    if (!profile) throw new SimulatorInputError(`unknown profile ${String(profileId)}`, 'not_found');
+    return profile;
+  }
+
+  /** The profile a calendar belongs to. */
+  profileOf(accountId: string, calendarId: string): SimProfile | undefined {
+    return this.account(accountId).profiles.find((p) => p.calendarIds.includes(calendarId));
   }
 
   // ---- channels -----------------------------------------------------------------------------
@@ -267,6 +374,12 @@ export class SimState {
   removeChannel(accountId: string, channelId: string): boolean {
     return this.#accounts.get(accountId)?.channels.delete(channelId) ?? false;
   }
+}
+
+function checkedTime(value: string, field: string): string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(Date.parse(value)))
+    throw new SimulatorInputError(`${field} must be an ISO 8601 time`);
+  return toCronofyTime(value);
 }
 
 type NormalisedTime = { kind: 'date' | 'time'; value: string; tzid: string };

@@ -6,7 +6,8 @@
  */
 import type { CronofyChannel, CronofyEvent } from '../cronofy/types.js';
 import type { SimDelivery } from './delivery.js';
-import type { SimAccount, SimEventInput } from './state.js';
+import type { PagingMode } from './read-events.js';
+import type { CreateAccountOptions, SimAccount, SimEventInput, SimProfile } from './state.js';
 
 export interface SimulatorLogger {
   debug?(obj: object, msg?: string): void;
@@ -24,8 +25,15 @@ export interface CronofySimulatorOptions {
   clientId: string;
   /** Active client secrets, current first. All of them sign each push (comma-separated header). */
   clientSecrets: string[];
-  /** Read Events page size. Default 50. */
+  /** Read Events page size (Cronofy's is unknown and not settable). Default 50; read on every page. */
   pageSize?: number;
+  /** How `next_page` continues a chain (see `PagingMode`). Default `keyset`; read on every page. */
+  paging?: PagingMode;
+  /**
+   * Whether Read Events still returns the events of a disconnected profile (unknown at Cronofy).
+   * Default `hidden`, the worse case: a full read then lacks them.
+   */
+  disconnectedProfileEvents?: 'hidden' | 'returned';
   /** Default 3600000. */
   accessTokenTtlMs?: number;
   /** A push must be answered 2xx within this. Default 5000. */
@@ -60,6 +68,12 @@ export interface SimFault {
   delayMs?: number;
   /** Destroy the socket instead of answering. */
   drop?: boolean;
+  /**
+   * Read Events only: answer this page normally but without `next_page`, `pages.total` unchanged,
+   * so the chain ends early (`pages.current < pages.total`). Not used up by a page that is the last
+   * anyway.
+   */
+  endChain?: boolean;
   /** Body of the faulty answer; default a Cronofy-like body for 422, none otherwise. */
   body?: unknown;
   /** How many matching requests to affect. */
@@ -90,6 +104,17 @@ export interface SimChannelClosure {
   at: Date;
 }
 
+/** Told after each Read Events page is answered (see `CronofySimulator.onPageServed`). */
+export interface SimPageServed {
+  accountId: string;
+  /** `pages.current` of the page served. */
+  page: number;
+  total: number;
+  /** Whether the page carried a `next_page`. */
+  hasNext: boolean;
+  eventUids: string[];
+}
+
 /**
  * What the `/_sim/` control API (./control.ts) does to a simulator; `CronofySimulator` implements
  * it, and documents each member.
@@ -99,9 +124,27 @@ export interface SimulatorControls {
   readonly requests: SimRequest[];
   readonly closedChannels: SimChannelClosure[];
   readonly deliveries: SimDelivery[];
-  createAccount(opts?: { accountId?: string; calendarIds?: string[] }): SimAccount;
-  upsertEvent(accountId: string, input: SimEventInput, opts?: { notify?: boolean }): CronofyEvent;
+  createAccount(opts?: CreateAccountOptions): SimAccount;
+  upsertEvent(
+    accountId: string,
+    input: SimEventInput,
+    opts?: { notify?: boolean; updated?: string },
+  ): CronofyEvent;
   deleteEvent(accountId: string, eventUid: string, opts?: { notify?: boolean }): CronofyEvent;
+  undeleteEvent(
+    accountId: string,
+    eventUid: string,
+    opts?: { notify?: boolean; updated?: string },
+  ): CronofyEvent;
+  afterPage(accountId: string, page: number, fn: () => void): () => void;
+  profiles(accountId: string): SimProfile[];
+  disconnectProfile(accountId: string, profileId?: string): SimProfile;
+  reconnectProfile(
+    accountId: string,
+    profileId?: string,
+    opts?: { initialSyncCompleted?: boolean },
+  ): SimProfile;
+  setPaging(opts: { pageSize?: number; paging?: PagingMode }): void;
   truth(accountId: string, opts?: { includeDeleted?: boolean }): CronofyEvent[];
   channels(accountId: string): CronofyChannel[];
   closeChannelSilently(accountId: string, channelId: string): boolean;

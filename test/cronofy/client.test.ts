@@ -647,3 +647,90 @@ describe('cancellation (the calling activity was cancelled or timed out)', () =>
     }
   }, 15_000);
 });
+
+describe('include_moved', () => {
+  it('includeMoved sends include_moved=true and brings back an event moved out of the window, with its new times', async () => {
+    const { client, account, auth } = setup();
+    const today = new Date();
+    const tuesday = new Date(
+      Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 3, 10),
+    );
+    const meeting = sim.upsertEvent(
+      account.accountId,
+      {
+        calendar_id: account.calendarIds[0]!,
+        summary: 'moved',
+        start: tuesday,
+        end: new Date(+tuesday + 3_600_000),
+      },
+      { notify: false },
+    );
+    const far = new Date(+tuesday + 250 * 86_400_000);
+    const moved = sim.upsertEvent(
+      account.accountId,
+      { ...meeting, start: far, end: new Date(+far + 3_600_000) },
+      { notify: false },
+    );
+    const params = { includeDeleted: true, lastModified: moved.updated };
+    const without = await collect(client.readEventsPages(auth, params));
+    expect(without.flatMap((p) => p.events)).toEqual([]);
+    const mark = sim.requests.length;
+    const withMoved = (
+      await collect(client.readEventsPages(auth, { ...params, includeMoved: true }))
+    ).flatMap((p) => p.events);
+    expect(new URLSearchParams(sim.requests[mark]!.query).get('include_moved')).toBe('true');
+    expect(withMoved).toMatchObject([{ event_uid: meeting.event_uid, start: moved.start, deleted: false }]);
+  });
+});
+
+describe('profiles, calendars and UserInfo', () => {
+  it('userInfo, listProfiles and listCalendars return Cronofy’s shapes, unknown fields kept', async () => {
+    const client = new CronofyClient({ baseUrl: sim.url, clientId: CLIENT_ID, clientSecret: SECRETS[0]! });
+    const account = sim.createAccount({
+      profiles: [
+        { profileId: `pro_a_${Math.random()}`, calendarIds: [`cal_p1_${Math.random()}`] },
+        { providerName: 'apple', calendarIds: [`cal_p2_${Math.random()}`] },
+      ],
+    });
+    const auth = new MemoryAuth(client, account);
+    const [first, second] = sim.profiles(account.accountId);
+    sim.disconnectProfile(account.accountId, second!.profileId);
+
+    const info = await client.userInfo(auth);
+    expect(info.sub).toBe(account.accountId);
+    const profiles = info['cronofy.data']?.profiles ?? [];
+    expect(profiles.map((p) => [p.profile_id, p.profile_connected])).toEqual([
+      [first!.profileId, true],
+      [second!.profileId, false],
+    ]);
+    expect(profiles[1]!.profile_relink_url).toEqual(expect.any(String));
+    expect(profiles[0]!.profile_calendars?.map((c) => c.calendar_id)).toEqual(first!.calendarIds);
+    // Fields the types do not name are kept.
+    expect(info['cronofy.data']?.authorization?.status).toBe('active');
+    expect(profiles[0]!.profile_calendars?.[0]?.['calendar_integrated_conferencing_available']).toBe(false);
+
+    const listed = await client.listProfiles(auth);
+    expect(listed).toEqual(profiles.map(({ profile_calendars: _c, ...p }) => p));
+
+    const calendars = await client.listCalendars(auth);
+    expect(calendars.map((c) => [c.calendar_id, c.profile_id])).toEqual([
+      [first!.calendarIds[0], first!.profileId],
+      [second!.calendarIds[0], second!.profileId],
+    ]);
+  });
+
+  it('refreshes once on 401; a body without the list or sub is a CronofyServerError', async () => {
+    const { client, account, auth } = setup();
+    sim.expireAccessTokens(account.accountId);
+    const mark = sim.requests.length;
+    await expect(client.listProfiles(auth)).resolves.toHaveLength(1);
+    expect(since(mark)).toEqual(['GET /v1/profiles 401', 'POST /oauth/token 200', 'GET /v1/profiles 200']);
+
+    sim.injectFault({ path: '/v1/calendars', status: 200, body: { profiles: [] }, times: 1 });
+    expect(await rejection(client.listCalendars(auth))).toBeInstanceOf(CronofyServerError);
+    sim.injectFault({ path: '/v1/userinfo', status: 200, body: { 'cronofy.data': {} }, times: 1 });
+    expect(await rejection(client.userInfo(auth))).toBeInstanceOf(CronofyServerError);
+    sim.injectFault({ path: '/v1/userinfo', status: 403, times: 1 });
+    expect(await rejection(client.userInfo(auth))).toBeInstanceOf(CronofyClientError);
+  });
+});

@@ -14,6 +14,9 @@ declare module 'cronofy' {
     deleteNotificationChannel(options: Options): Promise<unknown>;
     refreshAccessToken(options?: Options): Promise<Record<string, unknown>>;
     requestAccessToken(options: Options): Promise<Record<string, unknown>>;
+    userInfo(options?: Options): Promise<Record<string, unknown>>;
+    profileInformation(options?: Options): Promise<{ profiles: Record<string, unknown>[] }>;
+    listCalendars(options?: Options): Promise<{ calendars: Record<string, unknown>[] }>;
     hmacValid(options: { hmac: string; body: string | Buffer; client_secret?: string }): boolean;
   }
   export = Cronofy;

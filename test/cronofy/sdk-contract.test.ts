@@ -1,12 +1,14 @@
 /**
  * Contract: Cronofy's official Node SDK (`cronofy` on npm, built against the real API) works
- * against the simulator unchanged: Read Events paging, channels, token refresh and code exchange,
- * error shapes, and its own `hmacValid` accepting the simulator's push signatures.
+ * against the simulator unchanged: Read Events paging (and include_moved), channels, token refresh
+ * and code exchange, UserInfo, profiles and calendars, error shapes, and its own `hmacValid`
+ * accepting the simulator's push signatures. Our client reads the same answers (client.test.ts).
  * The SDK takes its base URL from the data center; pointing `urls.api` at the simulator is the
  * only change (see node_modules/cronofy/src/index.js).
  */
 import Cronofy from 'cronofy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CronofyClient } from '../../src/cronofy/client.js';
 import { verifyCronofyHmac } from '../../src/cronofy/hmac.js';
 import { CronofySimulator, type SimAccount } from '../../src/simulator/index.js';
 import { CLIENT_ID, type Receiver, SECRETS, startReceiver } from './helpers.js';
@@ -184,5 +186,48 @@ describe('official SDK against the simulator', () => {
       ).toBe(false);
       expect(verifyCronofyHmac(push.raw, header, [SECRETS[1]!])).toEqual({ ok: true, secretIndex: 0 });
     }
+  });
+
+  it('userInfo, profileInformation and listCalendars answer through the SDK as our client reads them', async () => {
+    const account = sim.createAccount({ calendarIds: ['cal_sdk_p1', 'cal_sdk_p2'] });
+    sim.disconnectProfile(account.accountId);
+    const sdk = sdkFor(account);
+    const client = new CronofyClient({ baseUrl: sim.url, clientId: CLIENT_ID, clientSecret: SECRETS[0]! });
+    const auth = {
+      getAccessToken: async () => account.accessToken,
+      refresh: async () => account.accessToken,
+    };
+
+    const info = await sdk.userInfo();
+    expect(info['sub']).toBe(account.accountId);
+    expect(info).toEqual(await client.userInfo(auth));
+    const { profiles } = await sdk.profileInformation();
+    expect(profiles).toMatchObject([{ profile_connected: false, profile_relink_url: expect.any(String) }]);
+    expect(profiles).toEqual(await client.listProfiles(auth));
+    const { calendars } = await sdk.listCalendars();
+    expect(calendars.map((c) => c['calendar_id'])).toEqual(['cal_sdk_p1', 'cal_sdk_p2']);
+    expect(calendars).toEqual(await client.listCalendars(auth));
+  });
+
+  it('readEvents with include_moved returns an event moved out of the window, at its new time', async () => {
+    const account = sim.createAccount();
+    const start = new Date(Date.now() + 2 * 86_400_000);
+    const e = sim.upsertEvent(
+      account.accountId,
+      { calendar_id: account.calendarIds[0]!, summary: 'away', start, end: new Date(+start + 1_800_000) },
+      { notify: false },
+    );
+    const far = new Date(+start + 300 * 86_400_000);
+    sim.upsertEvent(
+      account.accountId,
+      { ...e, start: far, end: new Date(+far + 1_800_000) },
+      { notify: false },
+    );
+    const sdk = sdkFor(account);
+    expect((await sdk.readEvents({ tzid: 'Etc/UTC' })).events).toEqual([]);
+    const moved = await sdk.readEvents({ tzid: 'Etc/UTC', include_moved: true });
+    expect(moved.events).toMatchObject([
+      { event_uid: e.event_uid, start: `${far.toISOString().slice(0, 19)}Z` },
+    ]);
   });
 });

@@ -323,7 +323,7 @@ describe('paging', () => {
     expect((await get(page1.pages.next_page!, undefined)).status).toBe(401);
   });
 
-  it('an event changing between pages is still in the snapshot order (keyset on start, uid)', async () => {
+  it('events changing behind the cursor leave the rest of the chain alone (live keyset on start, uid)', async () => {
     const account = sim.createAccount();
     const events = [];
     for (let i = 0; i < 8; i++) events.push(timed(account, `k${i}`, `2025-01-16T0${i}:00:00Z`));
