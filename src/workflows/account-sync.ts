@@ -55,6 +55,8 @@ type SyncStep = Extract<Step, { kind: 'sync' }>;
 
 /** Patch: MongoDB bookkeeping that fails for its whole retry window no longer fails the workflow. */
 const BOOKKEEPING_SURVIVES = 'bookkeeping-failure-degrades';
+/** Patch: a channel that cannot be created is retried apart, without holding up the syncs. */
+const CHANNEL_RETRY_APART = 'channel-retry-apart';
 /** Patch: settings come from the worker's configuration, not only from the frozen input. */
 const SETTINGS_FROM_WORKER = 'settings-from-worker';
 type RequestResult = { ok: SyncResult } | { error: string; type: 'SyncFailed' | 'AccountDeregistered' };
@@ -283,9 +285,12 @@ class AccountSync {
         currentChannelId: this.d.channelId,
         ...(this.d.staleCallbackUrls?.length ? { staleCallbackUrls: this.d.staleCallbackUrls } : {}),
       });
-      S.applyChannelEnsured(this.d, res, Date.now());
+      await this.enter(S.applyChannelEnsured(this.d, res, Date.now()));
     } catch (err) {
-      await this.enter(S.applyChannelFailure(this.d, classifyFailure(err), Date.now()));
+      const f = classifyFailure(err);
+      // Runs recorded before this patch let a failing channel hold up every sync.
+      const apart = f.cls !== 'not_registered' && patched(CHANNEL_RETRY_APART);
+      await this.enter(S.applyChannelFailure(this.d, f, Date.now(), apart));
     }
   }
 

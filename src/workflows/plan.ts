@@ -51,7 +51,9 @@ export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
     return { kind: 'wait', until: recordAt === null ? d.retryAt : Math.min(d.retryAt, recordAt) };
   }
 
-  if (d.needChannel) return { kind: 'ensureChannel' };
+  // A channel that keeps failing is retried on its own backoff; syncs go on meanwhile.
+  const channelRetryAt = d.needChannel ? (d.channelRetry?.at ?? null) : null;
+  if (d.needChannel && (channelRetryAt === null || channelRetryAt <= now)) return { kind: 'ensureChannel' };
 
   const manual = d.requests[0];
   if (manual) {
@@ -116,8 +118,13 @@ export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
   const checkDue = channelCheckDueAt(d, t);
   if (checkDue !== null && checkDue <= now) return { kind: 'checkChannel' };
 
-  const candidates = [debounceDue, d.nextFullSyncAt, d.nextWindowEdgeAt, checkDue, recordAt].filter(
-    (x): x is number => x !== null,
-  );
+  const candidates = [
+    debounceDue,
+    d.nextFullSyncAt,
+    d.nextWindowEdgeAt,
+    checkDue,
+    recordAt,
+    channelRetryAt,
+  ].filter((x): x is number => x !== null);
   return { kind: 'wait', until: candidates.length ? Math.min(...candidates) : null };
 }

@@ -59,6 +59,11 @@ export interface AccountData {
    * its whole retry window: redo it at `retryAt`. Absent in state carried from earlier runs.
    */
   unrecorded?: { since: number; attempts: number; retryAt: number } | null;
+  /**
+   * Creating or finding the channel failed: it is retried on its own backoff (`at`) while syncs go
+   * on, so a channel Cronofy refuses cannot stop the account from syncing. Absent in earlier runs.
+   */
+  channelRetry?: { attempts: number; at: number } | null;
   /** When the worker's settings were last applied (absent: never, in this or an earlier run). */
   settingsAt?: number | null;
   /** Callback URLs this account's channels had before PUBLIC_URL changed: closed at the next ensure. */
@@ -243,11 +248,15 @@ export function assumeChannelLost(d: AccountData): void {
 
 // --- Channel --------------------------------------------------------------------------------
 
+/**
+ * The channel is there. After failures retried apart from the syncs (`channelRetry`), an account
+ * degraded only by them is active again; returns that state, if any.
+ */
 export function applyChannelEnsured(
   d: AccountData,
   res: { channelId: string; created: boolean },
   now: number,
-): void {
+): SyncState | null {
   const replaced = d.channelId !== null && d.channelId !== res.channelId;
   d.channelId = res.channelId;
   d.channelConfirmedAt = now;
@@ -255,15 +264,31 @@ export function applyChannelEnsured(
   if (d.staleCallbackUrls?.length) d.staleCallbackUrls = [];
   // A new channel means pushes may have been missed while the old one was gone.
   if (replaced || res.created) d.needCatchUp = d.needCatchUp || d.watermark !== null;
+  if (!d.channelRetry) return null;
+  d.channelRetry = null;
+  return d.state === 'degraded' && d.failingSince === null && !d.unrecorded ? 'active' : null;
 }
 
-/** Creating or finding the channel failed. `not_registered` ends the account; anything else degrades it. */
-export function applyChannelFailure(d: AccountData, f: ClassifiedFailure, now: number): SyncState | null {
+/**
+ * Creating or finding the channel failed. `not_registered` ends the account. Otherwise the account
+ * is degraded and, with `apart` (runs from after the `channel-retry-apart` patch), the channel is
+ * retried on its own backoff while syncs go on; before, the failure held up every sync.
+ */
+export function applyChannelFailure(
+  d: AccountData,
+  f: ClassifiedFailure,
+  now: number,
+  apart = false,
+): SyncState | null {
   if (f.cls === 'not_registered') {
     d.deregister = { purge: false };
     return null;
   }
-  return recordFailure(d, { cls: f.cls, message: `channel: ${f.message}` }, now);
+  if (!apart) return recordFailure(d, { cls: f.cls, message: `channel: ${f.message}` }, now);
+  const attempts = (d.channelRetry?.attempts ?? 0) + 1;
+  d.channelRetry = { attempts, at: now + failureRetryDelay(attempts) };
+  d.lastError = { message: `channel: ${f.message}`, type: f.cls, at: new Date(now).toISOString() };
+  return d.state === 'active' ? 'degraded' : null;
 }
 
 export function applyChannelChecked(d: AccountData, open: boolean, now: number): SyncState | null {
@@ -388,7 +413,8 @@ function recover(d: AccountData): SyncState | null {
   d.failingSince = null;
   d.failures = 0;
   d.retryAt = null;
-  return d.state === 'degraded' ? 'active' : null;
+  // Still degraded while the channel cannot be created (no pushes arrive).
+  return d.state === 'degraded' && !d.channelRetry ? 'active' : null;
 }
 
 // --- Channel check ---------------------------------------------------------------------------

@@ -159,6 +159,23 @@ describe('planNext', () => {
   });
 });
 
+describe('planNext: a channel that keeps failing', () => {
+  it('syncs while the channel waits for its retry, and retries it when due', () => {
+    const channelRetry = { attempts: 1, at: NOW + 60_000 };
+    expect(planNext(data({ needChannel: true, needFull: true, channelRetry }), NOW, t)).toMatchObject({
+      kind: 'sync',
+      sync: 'full',
+    });
+    expect(planNext(data({ needChannel: true, channelRetry }), NOW, t)).toEqual({
+      kind: 'wait',
+      until: NOW + 60_000,
+    });
+    expect(planNext(data({ needChannel: true, channelRetry }), NOW + 60_000, t)).toEqual({
+      kind: 'ensureChannel',
+    });
+  });
+});
+
 describe('planNext: failed bookkeeping', () => {
   const unrecorded = { since: NOW - 10, attempts: 1, retryAt: NOW + 5_000 };
   it('redoes it when its backoff is over, before anything else', () => {

@@ -242,6 +242,30 @@ describe('channel', () => {
     expect(gone.deregister).toEqual({ purge: false });
   });
 
+  it('retried apart (after the patch), a refused channel degrades without holding up syncs', () => {
+    const d = ready({ needChannel: true });
+    expect(S.applyChannelFailure(d, { cls: 'client', message: 'callback_url too long' }, NOW, true)).toBe(
+      'degraded',
+    );
+    expect(d).toMatchObject({
+      retryAt: null,
+      failingSince: null,
+      channelRetry: { attempts: 1, at: NOW + 60_000 },
+    });
+    d.state = 'degraded';
+    // A successful sync meanwhile keeps it degraded: no pushes can arrive without a channel.
+    expect(S.applySyncResult(d, 'full', result({ kind: 'full' }), NOW, t)).toBeNull();
+    // The channel at last: active again, retries over.
+    expect(S.applyChannelEnsured(d, { channelId: 'chn_2', created: true }, NOW)).toBe('active');
+    expect(d.channelRetry).toBeNull();
+    // Without the patch (old runs): the failure holds up everything, and success does not recover.
+    const old = ready({ needChannel: true });
+    S.applyChannelFailure(old, { cls: 'client', message: 'x' }, NOW);
+    expect(old.retryAt).toBe(NOW + 60_000);
+    old.state = 'degraded';
+    expect(S.applyChannelEnsured(old, { channelId: 'chn_2', created: true }, NOW)).toBeNull();
+  });
+
   it('a check that finds the channel closed asks for a new one and a catch-up', () => {
     const open = ready({ state: 'degraded', failingSince: NOW - 1, failures: 1 });
     expect(S.applyChannelChecked(open, true, NOW)).toBe('active');

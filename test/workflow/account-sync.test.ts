@@ -489,6 +489,36 @@ describe('accountSync workflow (time-skipping)', () => {
     );
   });
 
+  it('a channel Cronofy refuses does not stop the account syncing; it is retried apart', async () => {
+    await withAccount(
+      async ({ fake, status, notify }) => {
+        // Registration's initial full sync ran although the channel was refused.
+        expect(fake.syncs('full')).toHaveLength(1);
+        const s = await status();
+        expect(s.state).toBe('degraded');
+        expect(s.lastError?.message).toMatch(/^channel: /);
+        // Syncs go on (a manual one here), and the channel is retried on its own backoff.
+        await notify({});
+        await env.sleep(60_000);
+        expect(fake.syncs('incremental').length + fake.syncs('full').length).toBeGreaterThanOrEqual(2);
+        const tries = fake.named('ensureChannel').length;
+        expect(tries).toBeGreaterThanOrEqual(2);
+        // Cronofy takes it at last: a channel, and active again.
+        fake.channelFailure = undefined;
+        await env.sleep(30 * 60_000);
+        const after = await status();
+        expect(after.channel.id).not.toBeNull();
+        expect(after.state).toBe('active');
+      },
+      {
+        setup: (f) => {
+          f.channelFailure = clientError;
+        },
+        record: 'channel-refused',
+      },
+    );
+  });
+
   it('deregister closes the channel and completes', async () => {
     await withAccount(async ({ fake, handle }) => {
       await handle.signal(deregisterSignal, { purge: true });

@@ -30,6 +30,8 @@ export class FakeActivities {
   private channelSeq = 0;
   sync: SyncBehaviour = () => undefined;
   channelCheck: (() => Promise<void> | undefined) | undefined;
+  /** When set, ensureChannel fails with what it returns (Cronofy refusing the channel, say). */
+  channelFailure: (() => Error) | undefined;
   /** MongoDB-only activities fail (retryably, as a driver error would) until this test-server time. */
   mongoDownUntil = 0;
   /** What `workerSettings` answers: the worker's configuration as running workflows see it. */
@@ -93,6 +95,7 @@ export class FakeActivities {
       },
       ensureChannel: async (input) => {
         await this.record('ensureChannel', input);
+        if (this.channelFailure) throw this.channelFailure();
         if (input.currentChannelId && this.openChannels.has(input.currentChannelId)) {
           return { channelId: input.currentChannelId, created: false };
         }
