@@ -57,6 +57,10 @@ type SyncStep = Extract<Step, { kind: 'sync' }>;
 const BOOKKEEPING_SURVIVES = 'bookkeeping-failure-degrades';
 /** Patch: a channel that cannot be created is retried apart, without holding up the syncs. */
 const CHANNEL_RETRY_APART = 'channel-retry-apart';
+/** Patch: full syncs from `profile_initial_sync_completed` pushes are bounded per account. */
+const PUSH_FULL_SYNCS_BOUNDED = 'push-full-syncs-bounded';
+/** Patch: a run for an account we no longer have closes the channel that pushed for it. */
+const CLOSE_ORPHAN_CHANNEL = 'close-orphan-channel';
 /** Patch: settings come from the worker's configuration, not only from the frozen input. */
 const SETTINGS_FROM_WORKER = 'settings-from-worker';
 type RequestResult = { ok: SyncResult } | { error: string; type: 'SyncFailed' | 'AccountDeregistered' };
@@ -73,6 +77,8 @@ class AccountSync {
   private readonly opts: AccountSyncTestOptions;
   private acts: ReturnType<typeof activitiesFor>;
   private running: SyncKind | null = null;
+  /** The channel the latest push came through: closed if it pushes for an account we no longer have. */
+  private pushChannelId: string | null = null;
   private wake = false;
   private readonly results = new Map<string, RequestResult>();
 
@@ -84,7 +90,10 @@ class AccountSync {
     this.acts = activitiesFor(this.t, this.opts.taskPriorities !== false);
 
     setHandler(notificationSignal, (n) => {
-      if (S.recordNotification(this.d, n, Date.now())) this.wake = true;
+      if (n.channelId) this.pushChannelId = n.channelId;
+      // Runs recorded before this patch took every such push as a full sync.
+      const bounded = () => patched(PUSH_FULL_SYNCS_BOUNDED);
+      if (S.recordNotification(this.d, n, Date.now(), bounded)) this.wake = true;
     });
     setHandler(requestSyncSignal, (r) => {
       this.d.requests.push({ id: uuid4(), mode: r.mode });
@@ -219,6 +228,13 @@ class AccountSync {
     if (!d.initialized) {
       const info = await this.loadAccount();
       if (!info.registered) {
+        // A channel still pushing for an account that is gone (its close failed at deregistration):
+        // close it now, or every push would start a run like this one for as long as Cronofy pushes.
+        if (this.pushChannelId && patched(CLOSE_ORPHAN_CHANNEL)) {
+          d.channelId = this.pushChannelId;
+          await this.closeChannelQuietly('deregister');
+          d.channelId = null;
+        }
         d.state = 'closed';
         this.closed();
         return false;

@@ -64,6 +64,8 @@ export interface AccountData {
    * on, so a channel Cronofy refuses cannot stop the account from syncing. Absent in earlier runs.
    */
   channelRetry?: { attempts: number; at: number } | null;
+  /** When a `profile_initial_sync_completed` push last asked for a full sync (they are bounded). */
+  pushFullSyncAt?: number | null;
   /** When the worker's settings were last applied (absent: never, in this or an earlier run). */
   settingsAt?: number | null;
   /** Callback URLs this account's channels had before PUBLIC_URL changed: closed at the next ensure. */
@@ -103,8 +105,22 @@ export function initialData(accountId: string): AccountData {
 
 // --- Messages -------------------------------------------------------------------------------
 
-/** Folds a Cronofy push in. Returns whether the loop has anything new to consider. */
-export function recordNotification(d: AccountData, n: NotificationSignal, now: number): boolean {
+/**
+ * At most one full sync per this interval comes from `profile_initial_sync_completed` pushes: a
+ * captured push replayed in a loop must not buy back-to-back full syncs with our Cronofy budget.
+ */
+export const PUSH_FULL_SYNC_MIN_INTERVAL_MS = 3_600_000;
+
+/**
+ * Folds a Cronofy push in. Returns whether the loop has anything new to consider. `bounded()` says
+ * whether push-triggered full syncs are rate-bounded (runs from after the patch that bounds them).
+ */
+export function recordNotification(
+  d: AccountData,
+  n: NotificationSignal,
+  now: number,
+  bounded: () => boolean = () => false,
+): boolean {
   // A push for a channel that is not ours (an old one Cronofy still delivers, or a forged id that
   // passed HMAC as a replay) changes nothing; counted so operators can see it.
   if (n.channelId && d.channelId && n.channelId !== d.channelId) {
@@ -119,6 +135,13 @@ export function recordNotification(d: AccountData, n: NotificationSignal, now: n
       d.profileDisconnected = { at: n.receivedAt };
       break;
     case 'profile_initial_sync_completed':
+      if (bounded()) {
+        if (d.pushFullSyncAt != null && now - d.pushFullSyncAt < PUSH_FULL_SYNC_MIN_INTERVAL_MS) {
+          d.ignoredNotifications += 1;
+          return false;
+        }
+        d.pushFullSyncAt = now;
+      }
       d.needFull = true;
       break;
     case 'verification':

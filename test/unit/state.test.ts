@@ -68,6 +68,24 @@ describe('messages', () => {
     expect(d.profileDisconnected).toEqual({ at: '2026-11-30T12:00:00Z' });
   });
 
+  it('profile_initial_sync_completed buys at most one full sync an hour (once bounded)', () => {
+    const d = ready();
+    const push = { type: 'profile_initial_sync_completed', receivedAt: 'r' };
+    expect(S.recordNotification(d, push, NOW, () => true)).toBe(true);
+    expect(d).toMatchObject({ needFull: true, pushFullSyncAt: NOW });
+    d.needFull = false;
+    expect(S.recordNotification(d, push, NOW + S.PUSH_FULL_SYNC_MIN_INTERVAL_MS - 1, () => true)).toBe(false);
+    expect(d).toMatchObject({ needFull: false, ignoredNotifications: 1 });
+    expect(S.recordNotification(d, push, NOW + S.PUSH_FULL_SYNC_MIN_INTERVAL_MS, () => true)).toBe(true);
+    expect(d.needFull).toBe(true);
+    // Runs from before the bound: every such push asks for one.
+    const old = ready();
+    S.recordNotification(old, push, NOW);
+    old.needFull = false;
+    S.recordNotification(old, push, NOW + 1);
+    expect(old.needFull).toBe(true);
+  });
+
   it('new tokens while healthy re-check the channel; while failing or disconnected they allow a retry', () => {
     const healthy = ready();
     S.recordTokensUpdated(healthy);

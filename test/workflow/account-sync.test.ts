@@ -557,4 +557,65 @@ describe('accountSync workflow (time-skipping)', () => {
       expect(fake.syncs()).toHaveLength(0);
     });
   });
+
+  it('a push for an account we no longer have closes the channel it came through', async () => {
+    // Its close failed at deregistration: without this every push would start a run like this one.
+    const taskQueue = `wf-${randomUUID()}`;
+    const fake = new FakeActivities(env);
+    fake.registered = false;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: fake.activities(),
+    });
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.signalWithStart('accountSync', {
+        taskQueue,
+        workflowId: `cronofy-account:gone-${randomUUID()}`,
+        args: [
+          {
+            accountId: 'gone',
+            timings: DEFAULT_TIMINGS,
+            callbackUrl: 'http://x',
+            testing: { searchAttributes: false, taskPriorities: false },
+          },
+        ],
+        signal: notificationSignal,
+        signalArgs: [
+          {
+            type: 'change',
+            changesSince: '2026-11-30T00:00:00Z',
+            channelId: 'chn_orphan',
+            receivedAt: new Date().toISOString(),
+          },
+        ],
+      });
+      expect(await handle.result()).toMatchObject({ state: 'closed', reason: 'not_registered' });
+      expect(fake.named('closeChannel').map((c) => c.input)).toEqual([
+        { accountId: 'gone', channelId: 'chn_orphan' },
+      ]);
+      expect(fake.syncs()).toHaveLength(0);
+    });
+  });
+
+  it('profile_initial_sync_completed pushes buy at most one full sync an hour', async () => {
+    await withAccount(
+      async ({ fake, notify }) => {
+        const before = fake.syncs('full').length;
+        // A captured push replayed every 10 minutes for 50 minutes.
+        for (let i = 0; i < 6; i++) {
+          await notify({ type: 'profile_initial_sync_completed', changesSince: undefined });
+          await env.sleep(10 * 60_000);
+        }
+        expect(fake.syncs('full').length - before).toBe(1);
+        // An hour after the first, the next one counts again.
+        await env.sleep(15 * 60_000);
+        await notify({ type: 'profile_initial_sync_completed', changesSince: undefined });
+        await env.sleep(60_000);
+        expect(fake.syncs('full').length - before).toBe(2);
+      },
+      { record: 'push-full-syncs-bounded' },
+    );
+  });
 });
