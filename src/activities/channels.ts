@@ -56,7 +56,7 @@ export function channelActivities(deps: ChannelDeps) {
       currentChannelId: string | null;
       /** Our earlier callback URLs (PUBLIC_URL changed): their channels are closed. */
       staleCallbackUrls?: string[];
-    }): Promise<{ channelId: string; created: boolean }> {
+    }): Promise<{ channelId: string; created: boolean; calendarIds: string[] | null }> {
       const account = await deps.liveAccount(input.accountId);
       return cancellable((signal) =>
         withCronofyFailures(async () => {
@@ -86,7 +86,8 @@ export function channelActivities(deps: ChannelDeps) {
           signal.throwIfAborted();
           await deps.accounts.setChannel(input.accountId, channelId);
           Context.current().log.info('channel ensured', { accountId: input.accountId, channelId, created });
-          return { channelId, created };
+          // The calendars it filters on: the workflow backfills calendars added since the last channel.
+          return { channelId, created, calendarIds: wanted };
         }),
       );
     },

@@ -123,7 +123,12 @@ export function readParams(
     // out of the window is never read, our copy stays at the old time and a full sync tombstones
     // a live event. With it, events that were ever inside come back with their new times.
     includeMoved: true,
-    ...(account.calendarIds?.length ? { calendarIds: account.calendarIds } : {}),
+    // A backfill reads only the calendars it was asked for; everything else the registered ones.
+    ...(input.calendarIds?.length
+      ? { calendarIds: input.calendarIds }
+      : account.calendarIds?.length
+        ? { calendarIds: account.calendarIds }
+        : {}),
   };
   switch (input.kind) {
     case 'full': {

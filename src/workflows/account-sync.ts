@@ -61,6 +61,8 @@ const CHANNEL_RETRY_APART = 'channel-retry-apart';
 const PUSH_FULL_SYNCS_BOUNDED = 'push-full-syncs-bounded';
 /** Patch: a run for an account we no longer have closes the channel that pushed for it. */
 const CLOSE_ORPHAN_CHANNEL = 'close-orphan-channel';
+/** Patch: new tokens re-check the channel (its calendar filter) while the account is failing too. */
+const CHANNEL_RECHECK_WHILE_FAILING = 'channel-recheck-while-failing';
 /** Patch: settings come from the worker's configuration, not only from the frozen input. */
 const SETTINGS_FROM_WORKER = 'settings-from-worker';
 type RequestResult = { ok: SyncResult } | { error: string; type: 'SyncFailed' | 'AccountDeregistered' };
@@ -100,7 +102,8 @@ class AccountSync {
       this.wake = true;
     });
     setHandler(tokensUpdatedSignal, () => {
-      S.recordTokensUpdated(this.d);
+      // Runs recorded before this patch did not re-check the channel while failing.
+      S.recordTokensUpdated(this.d, () => patched(CHANNEL_RECHECK_WHILE_FAILING));
       this.wake = true;
     });
     setHandler(deregisterSignal, (r) => {
@@ -239,7 +242,7 @@ class AccountSync {
         this.closed();
         return false;
       }
-      S.initialize(d, info.channelId || null);
+      S.initialize(d, info.channelId || null, info.calendarIds);
     }
     S.scheduleTimers(d, Date.now(), this.t);
     this.publish();
@@ -274,8 +277,11 @@ class AccountSync {
         trigger: step.trigger,
         notificationReceivedAt: taken.pending.earliestReceivedAt ?? undefined,
         ...(step.windowReadTo ? { windowReadTo: step.windowReadTo } : {}),
+        ...(step.calendarIds ? { calendarIds: step.calendarIds } : {}),
       });
-      const next = S.applySyncResult(d, step.sync, result, Date.now(), this.t);
+      const next = S.applySyncResult(d, step.sync, result, Date.now(), this.t, {
+        backfill: !!step.calendarIds,
+      });
       for (const r of taken.requests) this.results.set(r.id, { ok: result });
       if (this.searchAttributes) {
         upsertSearchAttributes([{ key: CronofyLastSyncAt, value: new Date(result.finishedAt) }]);

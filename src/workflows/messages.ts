@@ -39,6 +39,8 @@ export interface SyncInput {
   notificationReceivedAt?: string;
   /** Window edge: where the last full or window-edge read ended; the band starts there if earlier. */
   windowReadTo?: string;
+  /** A backfill (`catch_up` without `lastModified`): these calendars only, the whole window. */
+  calendarIds?: string[];
 }
 
 export interface SyncResult {

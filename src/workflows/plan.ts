@@ -23,6 +23,8 @@ export type Step =
       lastModified?: string;
       /** Window edge: where the last full or window-edge read ended. */
       windowReadTo?: string;
+      /** A backfill of calendars added to the registration: a full read of these only. */
+      calendarIds?: string[];
       trigger: SyncTrigger;
       /** Requests (signals, updates) this sync answers. */
       requestIds: string[];
@@ -86,6 +88,17 @@ export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
           requestIds: [],
           takesPending: false,
         };
+  }
+
+  if (d.backfillCalendarIds?.length) {
+    return {
+      kind: 'sync',
+      sync: 'catch_up',
+      trigger: 'recovery',
+      requestIds: [],
+      takesPending: false,
+      calendarIds: d.backfillCalendarIds,
+    };
   }
 
   const debounceDue = debounceDueAt(d.pending, { quietMs: t.debounceQuietMs, maxMs: t.debounceMaxMs });

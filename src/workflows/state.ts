@@ -64,6 +64,13 @@ export interface AccountData {
    * on, so a channel Cronofy refuses cannot stop the account from syncing. Absent in earlier runs.
    */
   channelRetry?: { attempts: number; at: number } | null;
+  /**
+   * The calendars the account's channel was last made for (`null`: all of them). Absent when not
+   * known yet (state carried from runs before it was kept).
+   */
+  calendarIds?: string[] | null;
+  /** Calendars added to the registration whose events are still to be read in full (backfill). */
+  backfillCalendarIds?: string[];
   /** When a `profile_initial_sync_completed` push last asked for a full sync (they are bounded). */
   pushFullSyncAt?: number | null;
   /** When the worker's settings were last applied (absent: never, in this or an earlier run). */
@@ -156,18 +163,23 @@ export function recordNotification(
 }
 
 /** New tokens or settings were stored (`PUT /accounts/:id/tokens`, re-registration). */
-export function recordTokensUpdated(d: AccountData): void {
-  // Only meaningful when authorization is failing or gone: set while healthy, the flag would turn
-  // a later disconnect straight into a reconnect with the same bad tokens.
+export function recordTokensUpdated(d: AccountData, alsoWhileFailing: () => boolean = () => false): void {
+  // Re-check the channel, which replaces it if its calendar filter no longer matches (re-registration
+  // may change the calendars): one List Channels call. Runs from after the patch do it while the
+  // account is failing too (before, a degraded account kept its old calendar filter).
+  if (d.initialized && d.state !== 'disconnected' && (d.failingSince === null || alsoWhileFailing())) {
+    d.needChannel = true;
+  }
+  // New tokens matter for retrying only when authorization is failing or gone: set while healthy,
+  // the flag would turn a later disconnect straight into a reconnect with the same bad tokens.
   if (d.state === 'disconnected' || d.failingSince !== null) d.tokensUpdated = true;
-  // Otherwise re-check the channel, which replaces it if its calendar filter no longer matches
-  // (re-registration may change the calendars). One List Channels call.
-  else if (d.initialized) d.needChannel = true;
 }
 
 /** First run: the account as `loadAccount` found it. Timers start on the account's grid. */
-export function initialize(d: AccountData, channelId: string | null): void {
+export function initialize(d: AccountData, channelId: string | null, calendarIds?: string[] | null): void {
   d.channelId = channelId;
+  // The first full sync reads every registered calendar: later additions are what need a backfill.
+  if (calendarIds !== undefined) d.calendarIds = calendarIds;
   d.needChannel = true;
   d.initialized = true;
 }
@@ -185,12 +197,15 @@ export interface TakenForSync {
   requests: QueuedRequest[];
   needFull: boolean;
   needCatchUp: boolean;
+  backfillCalendarIds: string[];
 }
 
 export interface SyncPlan {
   sync: SyncKind;
   requestIds: string[];
   takesPending: boolean;
+  /** A backfill: a read of these calendars only (a `catch_up` with no `last_modified`). */
+  calendarIds?: string[];
 }
 
 /**
@@ -207,11 +222,15 @@ export function startSync(d: AccountData, step: SyncPlan): TakenForSync {
     requests: d.requests.filter((r) => step.requestIds.includes(r.id)),
     needFull: d.needFull,
     needCatchUp: d.needCatchUp,
+    backfillCalendarIds: d.backfillCalendarIds ?? [],
   };
   if (step.takesPending) d.pending = noPendingChanges();
   d.requests = d.requests.filter((r) => !step.requestIds.includes(r.id));
   if (step.sync === 'full') d.needFull = false;
-  if (step.sync === 'catch_up' || step.sync === 'full') d.needCatchUp = false;
+  // A backfill reads some calendars in full: it is no catch-up from the watermark.
+  if (step.sync === 'full' || (step.sync === 'catch_up' && !step.calendarIds)) d.needCatchUp = false;
+  // A full sync reads every calendar, so it backfills too.
+  if (step.sync === 'full' || step.calendarIds) d.backfillCalendarIds = [];
   return taken;
 }
 
@@ -221,6 +240,7 @@ export function applySyncResult(
   result: SyncResult,
   now: number,
   t: SyncTimings,
+  opts: { backfill?: boolean } = {},
 ): SyncState | null {
   d.lastSyncs[sync] = {
     kind: sync,
@@ -231,7 +251,8 @@ export function applySyncResult(
   };
   d.lastSuccessfulSyncAt = result.finishedAt;
   // A window-edge read covers only +194..+201 days: it says nothing about changes elsewhere.
-  if (sync !== 'window_edge') d.watermark = result.watermark;
+  // Nor does a backfill, which read only the added calendars.
+  if (sync !== 'window_edge' && !opts.backfill) d.watermark = result.watermark;
   if (sync === 'full') d.nextFullSyncAt = nextFullSyncAt(d.accountId, now, t.fullSyncIntervalMs);
   if (sync === 'window_edge') d.nextWindowEdgeAt = nextWindowEdgeAt(d.accountId, now, t.windowEdgeIntervalMs);
   if ((sync === 'full' || sync === 'window_edge') && result.readTo) d.windowReadTo = result.readTo;
@@ -251,6 +272,8 @@ export function applySyncFailure(
   d.pending = mergePending(taken.pending, d.pending);
   d.needFull ||= taken.needFull;
   d.needCatchUp ||= taken.needCatchUp;
+  if (taken.backfillCalendarIds.length)
+    d.backfillCalendarIds = union(d.backfillCalendarIds, taken.backfillCalendarIds);
   if (f.cls === 'not_registered') {
     d.deregister = { purge: false };
     return null;
@@ -277,9 +300,17 @@ export function assumeChannelLost(d: AccountData): void {
  */
 export function applyChannelEnsured(
   d: AccountData,
-  res: { channelId: string; created: boolean },
+  res: { channelId: string; created: boolean; calendarIds?: string[] | null },
   now: number,
 ): SyncState | null {
+  if (res.calendarIds !== undefined) {
+    // Calendars added to the registration: their events changed before the watermark would never
+    // arrive by catch-up, so they are read in full (all calendars when the filter was lifted).
+    const added = d.calendarIds === undefined ? [] : addedCalendars(d.calendarIds, res.calendarIds);
+    if (added === 'all') d.needFull = true;
+    else if (added.length) d.backfillCalendarIds = union(d.backfillCalendarIds, added);
+    d.calendarIds = res.calendarIds;
+  }
   const replaced = d.channelId !== null && d.channelId !== res.channelId;
   d.channelId = res.channelId;
   d.channelConfirmedAt = now;
@@ -419,6 +450,22 @@ export function applyBookkeepingFailure(d: AccountData, f: ClassifiedFailure, no
 export function applyRecorded(d: AccountData): SyncState | null {
   d.unrecorded = null;
   return d.state === 'degraded' && d.failingSince === null ? 'active' : null;
+}
+
+// --- Calendars ------------------------------------------------------------------------------
+
+/** What `next` adds to `prev` (`null` = every calendar): some ids, or `all` when the filter was lifted. */
+export function addedCalendars(
+  prev: readonly string[] | null,
+  next: readonly string[] | null,
+): string[] | 'all' {
+  if (next === null) return prev === null ? [] : 'all';
+  if (prev === null) return [];
+  return next.filter((c) => !prev.includes(c));
+}
+
+function union(a: readonly string[] | undefined, b: readonly string[]): string[] {
+  return [...new Set([...(a ?? []), ...b])];
 }
 
 // --- Failures -------------------------------------------------------------------------------

@@ -159,6 +159,23 @@ describe('planNext', () => {
   });
 });
 
+describe('planNext: backfill', () => {
+  it('reads added calendars in full after the catch-up, before debounced work', () => {
+    expect(planNext(data({ backfillCalendarIds: ['cal_b'] }), NOW, t)).toEqual({
+      kind: 'sync',
+      sync: 'catch_up',
+      trigger: 'recovery',
+      requestIds: [],
+      takesPending: false,
+      calendarIds: ['cal_b'],
+    });
+    expect(planNext(data({ backfillCalendarIds: ['cal_b'], needCatchUp: true }), NOW, t)).toMatchObject({
+      sync: 'catch_up',
+      lastModified: '2026-01-01T00:00:00Z',
+    });
+  });
+});
+
 describe('planNext: a channel that keeps failing', () => {
   it('syncs while the channel waits for its retry, and retries it when due', () => {
     const channelRetry = { attempts: 1, at: NOW + 60_000 };

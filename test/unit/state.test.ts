@@ -302,6 +302,65 @@ describe('channel', () => {
   });
 });
 
+describe('calendars added to the registration', () => {
+  it('what a new calendar list adds: some ids, all (filter lifted), or nothing', () => {
+    expect(S.addedCalendars(['a'], ['a', 'b'])).toEqual(['b']);
+    expect(S.addedCalendars(['a', 'b'], ['a'])).toEqual([]);
+    expect(S.addedCalendars(['a'], null)).toBe('all');
+    expect(S.addedCalendars(null, ['a'])).toEqual([]);
+    expect(S.addedCalendars(null, null)).toEqual([]);
+  });
+
+  it('a channel made for more calendars asks for a backfill of the added ones, or a full sync', () => {
+    const d = ready({ calendarIds: ['a'] });
+    S.applyChannelEnsured(d, { channelId: 'chn_2', created: true, calendarIds: ['a', 'b'] }, NOW);
+    expect(d).toMatchObject({ calendarIds: ['a', 'b'], backfillCalendarIds: ['b'], needFull: false });
+    const lifted = ready({ calendarIds: ['a'] });
+    S.applyChannelEnsured(lifted, { channelId: 'chn_2', created: true, calendarIds: null }, NOW);
+    expect(lifted.needFull).toBe(true);
+    // Not known before (state from an earlier run): remembered, nothing to backfill.
+    const unknown = ready();
+    S.applyChannelEnsured(unknown, { channelId: 'chn_2', created: true, calendarIds: ['a', 'b'] }, NOW);
+    expect(unknown).toMatchObject({ calendarIds: ['a', 'b'] });
+    expect(unknown.backfillCalendarIds ?? []).toEqual([]);
+  });
+
+  it('a backfill keeps the watermark and the catch-up need; a failed one is put back', () => {
+    const d = ready({ backfillCalendarIds: ['b'], needCatchUp: true });
+    const taken = S.startSync(d, {
+      sync: 'catch_up',
+      requestIds: [],
+      takesPending: false,
+      calendarIds: ['b'],
+    });
+    expect(d).toMatchObject({ backfillCalendarIds: [], needCatchUp: true });
+    S.applySyncFailure(d, taken, { cls: 'transient', message: '503' }, NOW);
+    expect(d.backfillCalendarIds).toEqual(['b']);
+    S.startSync(d, { sync: 'catch_up', requestIds: [], takesPending: false, calendarIds: ['b'] });
+    S.applySyncResult(
+      d,
+      'catch_up',
+      result({ kind: 'catch_up', watermark: '2030-01-01T00:00:00Z' }),
+      NOW,
+      t,
+      {
+        backfill: true,
+      },
+    );
+    expect(d.watermark).toBe('2026-11-30T11:00:00Z');
+    // A full sync reads every calendar: it backfills too.
+    const full = ready({ backfillCalendarIds: ['b'] });
+    S.startSync(full, { sync: 'full', requestIds: [], takesPending: true });
+    expect(full.backfillCalendarIds).toEqual([]);
+  });
+
+  it('new tokens while failing re-check the channel too (once patched)', () => {
+    const failing = ready({ failingSince: NOW - 1 });
+    S.recordTokensUpdated(failing, () => true);
+    expect(failing).toMatchObject({ needChannel: true, tokensUpdated: true });
+  });
+});
+
 describe('authorization and deregistration', () => {
   it('disconnect drops the channel and stops retrying; reconnect starts over', () => {
     const d = ready({ state: 'degraded', failingSince: NOW - 1, failures: 9, retryAt: NOW + 1 });

@@ -519,6 +519,58 @@ describe('accountSync workflow (time-skipping)', () => {
     );
   });
 
+  it('a calendar added at re-registration is backfilled by a full read of that calendar', async () => {
+    await withAccount(
+      async ({ fake, handle, status }) => {
+        const before = await status();
+        // Re-registration with one more calendar: new settings stored, the workflow told.
+        fake.calendarIds = ['cal_a', 'cal_b'];
+        await handle.signal(tokensUpdatedSignal);
+        await env.sleep(60_000);
+        const backfill = fake.syncs('catch_up').filter((c) => c.input.calendarIds);
+        expect(backfill.map((c) => c.input)).toEqual([
+          expect.objectContaining({ kind: 'catch_up', calendarIds: ['cal_b'] }),
+        ]);
+        expect(backfill[0]?.input.lastModified).toBeUndefined(); // the whole window, not a catch-up
+        // It read only cal_b: the watermark (all calendars) stays where the last full read put it.
+        const after = await status();
+        expect(after.channel.id).not.toBe(before.channel.id);
+        expect(after.lastSyncs.catch_up).toBeDefined();
+      },
+      {
+        setup: (f) => {
+          f.calendarIds = ['cal_a'];
+        },
+        record: 'calendar-added',
+      },
+    );
+  });
+
+  it('a degraded account re-registered with new calendars gets its channel filter replaced', async () => {
+    await withAccount(
+      async ({ fake, handle, status }) => {
+        fake.sync = async () => {
+          throw clientError();
+        };
+        await handle.signal(requestSyncSignal, { mode: 'incremental' });
+        await env.sleep(30_000);
+        expect((await status()).state).toBe('degraded');
+        const ensures = fake.named('ensureChannel').length;
+        fake.calendarIds = ['cal_a', 'cal_b'];
+        fake.sync = () => undefined;
+        await handle.signal(tokensUpdatedSignal);
+        await env.sleep(60_000);
+        expect(fake.named('ensureChannel').length).toBeGreaterThan(ensures);
+        expect(fake.syncs('catch_up').some((c) => c.input.calendarIds?.includes('cal_b'))).toBe(true);
+      },
+      {
+        setup: (f) => {
+          f.calendarIds = ['cal_a'];
+        },
+      },
+    );
+  });
+
   it('deregister closes the channel and completes', async () => {
     await withAccount(async ({ fake, handle }) => {
       await handle.signal(deregisterSignal, { purge: true });

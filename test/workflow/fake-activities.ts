@@ -30,6 +30,9 @@ export class FakeActivities {
   private channelSeq = 0;
   sync: SyncBehaviour = () => undefined;
   channelCheck: (() => Promise<void> | undefined) | undefined;
+  /** The registration's calendars (`null`: all), as loadAccount and ensureChannel see them. */
+  calendarIds: string[] | null = null;
+  private readonly channelCalendars = new Map<string, string>();
   /** When set, ensureChannel fails with what it returns (Cronofy refusing the channel, say). */
   channelFailure: (() => Error) | undefined;
   /** MongoDB-only activities fail (retryably, as a driver error would) until this test-server time. */
@@ -71,7 +74,7 @@ export class FakeActivities {
       loadAccount: async (input) => {
         await this.store('loadAccount', input);
         return this.registered
-          ? { registered: true, dataCenter: 'us', calendarIds: null, channelId: null }
+          ? { registered: true, dataCenter: 'us', calendarIds: this.calendarIds, channelId: null }
           : { registered: false };
       },
       syncEvents: async (input) => {
@@ -96,12 +99,21 @@ export class FakeActivities {
       ensureChannel: async (input) => {
         await this.record('ensureChannel', input);
         if (this.channelFailure) throw this.channelFailure();
-        if (input.currentChannelId && this.openChannels.has(input.currentChannelId)) {
-          return { channelId: input.currentChannelId, created: false };
+        const calendarIds = this.calendarIds;
+        // Like the real activity: the open channel is kept while its calendar filter still matches.
+        const current = input.currentChannelId;
+        if (
+          current &&
+          this.openChannels.has(current) &&
+          this.channelCalendars.get(current) === String(calendarIds)
+        ) {
+          return { channelId: current, created: false, calendarIds };
         }
+        if (current) this.openChannels.delete(current);
         const id = `chn_${++this.channelSeq}`;
         this.openChannels.add(id);
-        return { channelId: id, created: true };
+        this.channelCalendars.set(id, String(calendarIds));
+        return { channelId: id, created: true, calendarIds };
       },
       checkChannel: async (input) => {
         await this.record('checkChannel', input);

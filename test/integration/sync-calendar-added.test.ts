@@ -1,0 +1,71 @@
+/**
+ * Issue 13 item 2: a calendar added at re-registration. Its events changed before the account's
+ * watermark never arrive by catch-up (a `last_modified` read), so the workflow backfills the added
+ * calendar with a full read of it. The whole service on real servers, against the simulator (whose
+ * channels push only for the calendars in their filter, as Cronofy's do).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SimAccount } from '../../src/simulator/index.js';
+import { eventually, type Stack, startStack } from '../support/stack.js';
+
+const DAY = 86_400_000;
+const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
+
+describe('a calendar added at re-registration', () => {
+  let stack: Stack;
+  let account: SimAccount;
+
+  beforeAll(async () => {
+    stack = await startStack({ sim: { rateLimit: false } });
+    account = stack.sim.createAccount({ calendarIds: ['cal_work', 'cal_home'] });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const register = (calendarIds: string[]) =>
+    stack.admin('POST', '/accounts', {
+      accountId: account.accountId,
+      accessToken: account.accessToken,
+      refreshToken: account.refreshToken,
+      calendarIds,
+    });
+
+  it('is backfilled: its event last changed a week ago arrives', async () => {
+    const start = Date.now() + 3 * DAY;
+    // On the calendar not registered yet, last changed a week ago (no push: not in the filter).
+    const old = stack.sim.upsertEvent(
+      account.accountId,
+      { calendar_id: 'cal_home', summary: 'dentist', start: iso(start), end: iso(start + 3_600_000) },
+      { notify: false, updated: iso(Date.now() - 7 * DAY) },
+    );
+    expect([200, 201]).toContain((await register(['cal_work'])).status);
+    await eventually(
+      () =>
+        stack.db
+          .collection('sync_runs')
+          .findOne({ accountId: account.accountId, kind: 'full', outcome: 'succeeded' }),
+      20_000,
+      'initial full sync',
+    );
+    const events = stack.db.collection('events');
+    expect(await events.findOne({ accountId: account.accountId, eventUid: old.event_uid })).toBeNull();
+
+    expect((await register(['cal_work', 'cal_home'])).status).toBe(200);
+    const doc = await eventually(
+      () => events.findOne({ accountId: account.accountId, eventUid: old.event_uid }),
+      20_000,
+      'the added calendar’s old event',
+    );
+    expect(doc).toMatchObject({ summary: 'dentist', calendarId: 'cal_home', deleted: false });
+    // By a read of that calendar only, not a full sync of the account.
+    const backfill = await stack.db
+      .collection('sync_runs')
+      .findOne({ accountId: account.accountId, kind: 'catch_up', 'params.calendarIds': ['cal_home'] });
+    expect(backfill).not.toBeNull();
+    expect(backfill?.params.lastModified ?? null).toBeNull();
+    expect(
+      await stack.db.collection('sync_runs').countDocuments({ accountId: account.accountId, kind: 'full' }),
+    ).toBe(1);
+  });
+});
