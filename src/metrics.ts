@@ -73,6 +73,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Worker processes sharing the Cronofy budget (this one runs on 1/N of it), from the leases in `workers`',
       registers: [registry],
     }),
+    reconciliations: new Counter({
+      name: 'cronofy_reconciliations_total',
+      help: 'Full-sync reconciliations of deletions by outcome (tombstoned, skipped, withheld, deferred) and reason; withheld = a mass deletion an operator must look at',
+      labelNames: ['outcome', 'reason'] as const,
+      registers: [registry],
+    }),
+    drift: new Counter({
+      name: 'cronofy_full_sync_drift_total',
+      help: 'Event documents a full sync inserted, changed or tombstoned that no incremental sync had written (kind): non-zero means notifications are being missed',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     freshness: new Histogram({
       name: 'cronofy_notification_freshness_seconds',
       help: 'From notification receipt to the MongoDB write of the sync serving it',

@@ -9,6 +9,9 @@
  * answer; the signal ends the rate-limiter wait and the Cronofy request in flight, and it is
  * checked before every MongoDB write, so a zombie attempt never writes pages next to its retry
  * (the "same second, later read wins" rule of the events store assumes one writer).
+ *
+ * A full sync's reconciliation of deletions is in ./full-sync-reconcile.ts. Longer than ~300 lines
+ * because the page loop, its resumable progress and the cancellation plumbing belong together.
  */
 import { Context } from '@temporalio/activity';
 import type { AccountAuth, CronofyClient } from '../cronofy/client.js';
@@ -17,13 +20,30 @@ import { fullSyncWindow, windowEdgeWindow } from '../cronofy/window.js';
 import { toCronofyTime } from '../lib/time.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountInfo } from '../store/accounts-repo.js';
-import type { EventsRepo } from '../store/events-repo.js';
+import type { ReconciliationRecord } from '../store/db.js';
+import { type DriftCounts, type EventsRepo, noDrift } from '../store/events-repo.js';
 import { FullSyncReconciliation } from '../store/full-sync-reconciliation.js';
 import type { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import type { SyncInput, SyncResult } from '../workflows/messages.js';
+import {
+  addDrift,
+  ChainCheck,
+  disconnectedProfiles,
+  type ReconcileOutcome,
+  reconcile,
+  reportReconciliation,
+} from './full-sync-reconcile.js';
 
 /** Cronofy's clock and ours may disagree a little; a watermark this far back cannot miss a change. */
 export const WATERMARK_SAFETY_MS = 60_000;
+
+/**
+ * A full sync's write counts as drift (a correction no incremental sync made) only for a change
+ * Cronofy made at least this long before the sync began: a more recent one may still have its
+ * notification on the way (delivery retries, the debounce, a sync queued behind this one), and
+ * the full sync serves pending notifications itself.
+ */
+export const DRIFT_GRACE_MS = 5 * 60_000;
 
 /**
  * Besides after each page, the activity heartbeats on a timer (with the last progress), so one slow
@@ -95,6 +115,12 @@ interface SyncProgress {
   upserted: number;
   deleted: number;
   unchanged: number;
+  /** Full syncs: corrections so far; `null` when they do not count (the account's first full sync). */
+  drift?: DriftCounts | null;
+  /** Full syncs: why this one may not tombstone, once known (UserInfo at the start, the chain's end). */
+  skipReconciliation?: Pick<ReconciliationRecord, 'reason' | 'disconnectedProfiles' | 'chain'>;
+  /** Full syncs: UserInfo was read at the start. */
+  profilesChecked?: boolean;
 }
 
 export interface SyncDeps {
@@ -224,6 +250,9 @@ async function syncPages(
   } else {
     const startedAt = now();
     const params = readParams(input, account, startedAt);
+    // Drift is measured against a copy an earlier full sync made whole; the first one builds it.
+    const countsDrift =
+      input.kind === 'full' && (await deps.syncRuns.hasSucceeded(input.accountId, 'full', startedAt));
     const syncRunId = await deps.syncRuns.start({
       accountId: input.accountId,
       kind: input.kind,
@@ -246,6 +275,7 @@ async function syncPages(
       upserted: 0,
       deleted: 0,
       unchanged: 0,
+      ...(input.kind === 'full' ? { drift: countsDrift ? noDrift() : null } : {}),
     };
   }
   const startedAt = new Date(progress.startedAt);
@@ -257,10 +287,26 @@ async function syncPages(
           input.accountId,
           startedAt,
           Boolean(progress.nextPageUrl) || progress.readDone,
+          progress.drift ? new Date(startedAt.getTime() - DRIFT_GRACE_MS) : undefined,
         )
       : undefined;
+  let reconciled: ReconcileOutcome | undefined;
   try {
+    if (reconciliation && !progress.profilesChecked) {
+      // While a profile is disconnected, Cronofy may leave its events out of the read: they would
+      // all look deleted. Read UserInfo first; such a sync writes what it reads and tombstones nothing.
+      const disconnected = disconnectedProfiles(await client.userInfo(auth));
+      progress = {
+        ...progress,
+        profilesChecked: true,
+        ...(disconnected.length > 0
+          ? { skipReconciliation: { reason: 'profile_disconnected', disconnectedProfiles: disconnected } }
+          : {}),
+      };
+      keep.beat(progress);
+    }
     if (!progress.readDone) {
+      const chain = new ChainCheck(progress.pages);
       const pages = client.readEventsPages(
         auth,
         params,
@@ -270,6 +316,7 @@ async function syncPages(
       for await (const page of prefetching(pages)) {
         // The page may have been read (or read ahead) before the attempt was cancelled.
         stillRunning();
+        chain.see(page);
         const written = reconciliation
           ? await reconciliation.writePage(page.events, now())
           : await deps.events.writePage(input.accountId, page.events, now());
@@ -279,23 +326,51 @@ async function syncPages(
           upserted: progress.upserted + written.upserted,
           deleted: progress.deleted + written.deleted,
           unchanged: progress.unchanged + written.unchanged,
+          ...(progress.drift ? { drift: addDrift(progress.drift, written.drift) } : {}),
           nextPageUrl: page.pages.next_page ?? null,
           readDone: !page.pages.next_page,
         };
         keep.beat(progress);
+      }
+      // A chain that ends before its last page (Cronofy says `current < total`) proves nothing
+      // about the pages it did not serve. Not an error: what it read is written and stays, the
+      // incremental syncs go on, and the next full sync reconciles. Retrying instead would hold
+      // every other sync of the account behind a Cronofy fault that may persist.
+      if (reconciliation && !chain.complete && !progress.skipReconciliation) {
+        progress = {
+          ...progress,
+          skipReconciliation: { reason: 'chain_incomplete', chain: chain.describe() },
+        };
       }
       progress = { ...progress, readDone: true, nextPageUrl: null };
       keep.beat(progress);
     }
 
     if (reconciliation) {
-      stillRunning();
-      const tombstoned = await reconciliation.finish(now());
+      reconciled = await reconcile(
+        {
+          client,
+          auth,
+          params,
+          recon: reconciliation,
+          startedAt,
+          marginMs: WATERMARK_SAFETY_MS,
+          now,
+          stillRunning,
+          beat: () => keep.beat(progress),
+        },
+        progress.skipReconciliation,
+      );
+      const w = reconciled.written;
       progress = {
         ...progress,
-        deleted: progress.deleted + tombstoned,
-        upserted: progress.upserted + tombstoned,
+        pages: progress.pages + reconciled.pages,
+        upserted: progress.upserted + w.upserted,
+        deleted: progress.deleted + w.deleted,
+        unchanged: progress.unchanged + w.unchanged,
+        ...(progress.drift ? { drift: addDrift(progress.drift, w.drift) } : {}),
       };
+      reportReconciliation(deps.metrics, ctx, input.accountId, reconciled.record, progress.drift ?? null);
     }
 
     const finishedAt = now();
@@ -306,6 +381,7 @@ async function syncPages(
       pages: progress.pages,
       upserted: progress.upserted,
       deleted: progress.deleted,
+      ...(reconciled ? { drift: progress.drift ?? null, reconciliation: reconciled.record } : {}),
     });
     deps.metrics?.syncs.inc({ kind: input.kind, outcome: 'succeeded' });
     deps.metrics?.syncDuration.observe(

@@ -6,6 +6,7 @@ import type { Collection, Db, Document, IndexDescription } from 'mongodb';
 import type { DataCenter } from '../cronofy/types.js';
 import type { SyncKind, SyncState } from '../domain.js';
 import type { EventDoc } from './event-mapping.js';
+import type { DriftCounts } from './events-repo.js';
 import type { EncryptedValue } from './token-crypto.js';
 
 export type { SyncKind, SyncState } from '../domain.js';
@@ -42,6 +43,46 @@ export interface SyncRunDoc {
   outcome: 'running' | 'succeeded' | 'failed';
   error: string | null;
   attempts: number;
+  /**
+   * Full syncs: what it corrected that no incremental sync had written (see docs/events-schema.md);
+   * `null` for an account's first full sync, whose writes are not corrections. Absent otherwise.
+   */
+  drift?: DriftCounts | null;
+  /** Full syncs: what reconciliation of deletions did, or why it tombstoned nothing. */
+  reconciliation?: ReconciliationRecord;
+}
+
+/** Why a full sync tombstoned nothing it did not see (outcomes other than `tombstoned`). */
+export type ReconciliationReason =
+  | 'chain_incomplete'
+  | 'profile_disconnected'
+  | 'mass_deletion'
+  | 'changing_during_read';
+
+export interface ReconciliationRecord {
+  /**
+   * `tombstoned`: it ran (`tombstoned` may be 0); `skipped`: not allowed this time (an incomplete
+   * page chain, a disconnected profile); `withheld`: more than `limit` events would have been
+   * tombstoned, an operator decides; `deferred`: events kept changing while read, the next full
+   * sync tries again.
+   */
+  outcome: 'tombstoned' | 'skipped' | 'withheld' | 'deferred';
+  reason?: ReconciliationReason;
+  /** Stored live events the page chain did not show. */
+  candidates: number;
+  /** Of those, found changed while the sync read (written with their current data). */
+  confirmedChanged: number;
+  /** Of those, found by the re-read that checks an unsettled chain. */
+  seenOnReread: number;
+  tombstoned: number;
+  /** Would have been tombstoned, and were not (withheld or deferred). */
+  kept: number;
+  /** Withheld: the bound that was exceeded. */
+  limit?: number;
+  /** Skipped for a disconnected profile: their ids. */
+  disconnectedProfiles?: string[];
+  /** Skipped for an incomplete chain: what its last page said. */
+  chain?: { pagesRead: number; current: number; total: number };
 }
 
 /** sync_runs are an operational log; they expire so the collection cannot grow without bound. */

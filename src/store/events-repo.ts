@@ -1,7 +1,9 @@
 /**
  * Writes Read Events pages into `events`. One unordered bulkWrite per page, keyed by the natural
  * key { accountId, eventUid }. Every update is conditional on what it replaces, so there is no
- * read-modify-write race and an older `updated` never overwrites a newer one.
+ * read-modify-write race and an older `updated` never overwrites a newer one. Also a full sync's
+ * reconciliation queries (candidates, tombstones), which share the write path's filters and marks:
+ * why this file is longer than ~300 lines.
  */
 import type { AnyBulkWriteOperation, Collection, Filter, MongoBulkWriteError } from 'mongodb';
 import type { CronofyEvent } from '../cronofy/types.js';
@@ -14,7 +16,22 @@ export interface PageWriteResult {
   deleted: number;
   /** Events whose stored copy was already as new (replays, idempotent re-syncs). */
   unchanged: number;
+  /** With `driftBefore`: of the writes, those correcting a change older than it (see DriftCounts). */
+  drift?: DriftCounts;
 }
+
+/**
+ * A full sync's corrections: documents it inserted, changed or tombstoned for a change Cronofy made
+ * before `driftBefore`, i.e. one an incremental sync should already have written. Non-zero on a
+ * converged account means notifications are being missed (or reads lose events).
+ */
+export interface DriftCounts {
+  inserted: number;
+  changed: number;
+  tombstoned: number;
+}
+
+export const noDrift = (): DriftCounts => ({ inserted: 0, changed: 0, tombstoned: 0 });
 
 export type StoredVersion = Pick<EventDoc, 'updatedAt' | 'contentHash'>;
 /** eventUid → the stored version of that event, for one account. */
@@ -32,6 +49,11 @@ export interface WriteOptions {
    * versions of its own events.
    */
   known?: StoredVersions;
+  /**
+   * Count as drift the writes of events whose Cronofy `updated` is before this (or unknown): a
+   * full sync's corrections. More recent changes may still have a notification on its way.
+   */
+  driftBefore?: Date;
 }
 
 /**
@@ -94,18 +116,25 @@ export class EventsRepo {
     // Cronofy may repeat an event within a page set; the last occurrence wins.
     const byUid = new Map<string, EventDoc>();
     for (const e of page) byUid.set(e.event_uid, toEventDoc(accountId, e, syncedAt));
-    if (byUid.size === 0) return { upserted: 0, deleted: 0, unchanged: 0 };
+    if (byUid.size === 0) {
+      return { upserted: 0, deleted: 0, unchanged: 0, ...(opts.driftBefore ? { drift: noDrift() } : {}) };
+    }
 
     const uids = [...byUid.keys()];
     const stored = opts.known ?? (await this.storedVersions(accountId, uids));
 
     const ops: AnyBulkWriteOperation<EventDoc>[] = [];
     const applied = new Set<string>();
+    /** eventUid → the kind of correction its write is, for the events that count as drift. */
+    const driftKind = new Map<string, keyof DriftCounts>();
     let deleted = 0;
     for (const doc of byUid.values()) {
       const prev = stored.get(doc.eventUid);
       if (!shouldApply(doc, prev, { authoritative: opts.fullSyncStartedAt !== undefined })) continue;
       applied.add(doc.eventUid);
+      if (opts.driftBefore && (doc.updatedAt === null || doc.updatedAt < opts.driftBefore)) {
+        driftKind.set(doc.eventUid, doc.deleted ? 'tombstoned' : prev ? 'changed' : 'inserted');
+      }
       if (doc.deleted) deleted += 1;
       if (!prev) {
         ops.push({
@@ -171,7 +200,13 @@ export class EventsRepo {
         opts.known.set(uid, { updatedAt: doc.updatedAt, contentHash: doc.contentHash });
       }
     }
-    return { upserted: written, deleted, unchanged: byUid.size - written };
+    const result: PageWriteResult = { upserted: written, deleted, unchanged: byUid.size - written };
+    if (opts.driftBefore) {
+      const drift = noDrift();
+      for (const [uid, kind] of driftKind) if (applied.has(uid)) drift[kind] += 1;
+      result.drift = drift;
+    }
+    return result;
   }
 
   /**
@@ -215,19 +250,86 @@ export class EventsRepo {
     // are candidates, an index lookup instead of a range scan. The filter below still decides.
     if (opts.onlyAmong?.length === 0) return 0;
     const among = opts.onlyAmong && opts.onlyAmong.length <= MAX_CANDIDATES ? opts.onlyAmong : undefined;
-    const res = await this.events.updateMany(
-      {
-        accountId,
-        ...(among ? { eventUid: { $in: [...among] } } : {}),
-        deleted: false,
-        startAt: { $gte: from, $lt: to },
-        syncedAt: { $lt: fullSyncStartedAt },
-        $or: [{ lastSeenFullSyncAt: { $exists: false } }, { lastSeenFullSyncAt: { $lt: fullSyncStartedAt } }],
-      },
-      // The hash changes too: should Cronofy return the event again unchanged (a calendar added
-      // back to the account's filter, a page it missed), the next read restores it.
-      { $set: { deleted: true, reconciledDeletedAt: now, syncedAt: now, contentHash: RECONCILED_HASH } },
-    );
+    const res = await this.events.updateMany(unseenFilter(accountId, from, to, fullSyncStartedAt, among), {
+      $set: tombstoneSet(now),
+    });
     return res.modifiedCount;
   }
+
+  /**
+   * The events `tombstoneUnseen` would tombstone, without touching them: the full sync confirms
+   * them with Cronofy first, and refuses a mass deletion.
+   */
+  async unseenCandidates(
+    accountId: string,
+    from: Date,
+    to: Date,
+    fullSyncStartedAt: Date,
+    opts: { onlyAmong?: readonly string[] } = {},
+  ): Promise<string[]> {
+    if (opts.onlyAmong?.length === 0) return [];
+    const among = opts.onlyAmong && opts.onlyAmong.length <= MAX_CANDIDATES ? opts.onlyAmong : undefined;
+    const uids: string[] = [];
+    for await (const d of this.events.find(unseenFilter(accountId, from, to, fullSyncStartedAt, among), {
+      projection: { _id: 0, eventUid: 1 },
+    })) {
+      uids.push(d.eventUid);
+    }
+    return uids;
+  }
+
+  /** Tombstones exactly `uids`, each only if `unseenFilter` still holds for it. */
+  async tombstoneCandidates(
+    accountId: string,
+    uids: readonly string[],
+    from: Date,
+    to: Date,
+    fullSyncStartedAt: Date,
+    now: Date,
+  ): Promise<number> {
+    let n = 0;
+    // Batched so no single `$in` grows past MAX_CANDIDATES.
+    for (let i = 0; i < uids.length; i += MAX_CANDIDATES) {
+      const batch = uids.slice(i, i + MAX_CANDIDATES);
+      const res = await this.events.updateMany(unseenFilter(accountId, from, to, fullSyncStartedAt, batch), {
+        $set: tombstoneSet(now),
+      });
+      n += res.modifiedCount;
+    }
+    return n;
+  }
+
+  /** Live events of the account starting in [from, to): what a mass-deletion bound is relative to. */
+  async countLive(accountId: string, from: Date, to: Date): Promise<number> {
+    return this.events.countDocuments({ accountId, deleted: false, startAt: { $gte: from, $lt: to } });
+  }
+}
+
+/**
+ * Live events in [from, to) that the full sync started at `fullSyncStartedAt` neither saw nor had
+ * written by anyone after it started: what reconciliation takes for gone from Cronofy.
+ */
+function unseenFilter(
+  accountId: string,
+  from: Date,
+  to: Date,
+  fullSyncStartedAt: Date,
+  among: readonly string[] | undefined,
+): Filter<EventDoc> {
+  return {
+    accountId,
+    ...(among ? { eventUid: { $in: [...among] } } : {}),
+    deleted: false,
+    startAt: { $gte: from, $lt: to },
+    syncedAt: { $lt: fullSyncStartedAt },
+    $or: [{ lastSeenFullSyncAt: { $exists: false } }, { lastSeenFullSyncAt: { $lt: fullSyncStartedAt } }],
+  };
+}
+
+/**
+ * A reconciliation tombstone. The hash changes too: should Cronofy return the event again unchanged
+ * (a calendar added back to the account's filter, a page it missed), the next read restores it.
+ */
+function tombstoneSet(now: Date) {
+  return { deleted: true, reconciledDeletedAt: now, syncedAt: now, contentHash: RECONCILED_HASH };
 }

@@ -7,7 +7,8 @@
 import { type Collection, ObjectId } from 'mongodb';
 import type { SyncKind } from '../domain.js';
 import type { LastSync } from '../workflows/messages.js';
-import type { SyncRunDoc } from './db.js';
+import type { ReconciliationRecord, SyncRunDoc } from './db.js';
+import type { DriftCounts } from './events-repo.js';
 
 /** What a sync knows when it starts; the counts and outcome are filled in as it goes. */
 export type NewSyncRun = Pick<
@@ -56,7 +57,16 @@ export class SyncRunsRepo {
     await this.runs.updateOne({ _id: new ObjectId(id) }, { $set: { attempts: attempt } });
   }
 
-  async succeeded(id: string, run: SyncRunCounts & { finishedAt: Date; durationMs: number }): Promise<void> {
+  async succeeded(
+    id: string,
+    run: SyncRunCounts & {
+      finishedAt: Date;
+      durationMs: number;
+      /** Full syncs only. */
+      drift?: DriftCounts | null;
+      reconciliation?: ReconciliationRecord;
+    },
+  ): Promise<void> {
     await this.runs.updateOne(
       { _id: new ObjectId(id) },
       {
@@ -68,9 +78,23 @@ export class SyncRunsRepo {
           deleted: run.deleted,
           outcome: 'succeeded',
           error: null,
+          ...(run.drift !== undefined ? { drift: run.drift } : {}),
+          ...(run.reconciliation ? { reconciliation: run.reconciliation } : {}),
         },
       },
     );
+  }
+
+  /**
+   * Whether the account had a successful sync of `kind` before `before`: a full sync's writes
+   * count as drift only when an earlier full sync had already made the copy whole.
+   */
+  async hasSucceeded(accountId: string, kind: SyncKind, before: Date): Promise<boolean> {
+    const run = await this.runs.findOne(
+      { accountId, kind, outcome: 'succeeded', startedAt: { $lt: before } },
+      { projection: { _id: 1 } },
+    );
+    return run !== null;
   }
 
   /**
