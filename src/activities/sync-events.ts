@@ -117,6 +117,8 @@ interface SyncProgress {
   unchanged: number;
   /** Full syncs: corrections so far; `null` when they do not count (the account's first full sync). */
   drift?: DriftCounts | null;
+  /** The page chain ended before its last page: the window was not read to its end. */
+  chainIncomplete?: boolean;
   /** Full syncs: why this one may not tombstone, once known (UserInfo at the start, the chain's end). */
   skipReconciliation?: Pick<ReconciliationRecord, 'reason' | 'disconnectedProfiles' | 'chain'>;
   /** Full syncs: UserInfo was read at the start. */
@@ -336,6 +338,7 @@ async function syncPages(
       // about the pages it did not serve. Not an error: what it read is written and stays, the
       // incremental syncs go on, and the next full sync reconciles. Retrying instead would hold
       // every other sync of the account behind a Cronofy fault that may persist.
+      if (!chain.complete) progress = { ...progress, chainIncomplete: true };
       if (reconciliation && !chain.complete && !progress.skipReconciliation) {
         progress = {
           ...progress,
@@ -404,7 +407,11 @@ async function syncPages(
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       watermark: toCronofyTime(startedAt.getTime() - WATERMARK_SAFETY_MS),
-      ...(input.kind === 'full' || input.kind === 'window_edge' ? { readTo: params.to } : {}),
+      // How far every event was read: not claimed when the chain ended early (the next window-edge
+      // read then starts where the last complete one ended).
+      ...((input.kind === 'full' || input.kind === 'window_edge') && !progress.chainIncomplete
+        ? { readTo: params.to }
+        : {}),
     };
   } catch (err) {
     const cancelled = keep.signal.aborted && !(keep.signal.reason instanceof SyncStalledError);

@@ -299,6 +299,9 @@ class AccountSync {
   }
 
   async ensureChannel(): Promise<void> {
+    // New tokens while failing re-check the channel first (patch below); the sync they were sent
+    // for must still skip the failure backoff afterwards, as it did before that patch.
+    const newTokensWhileFailing = this.d.tokensUpdated && this.d.failingSince !== null;
     S.useTokens(this.d);
     try {
       const res = await this.acts.channel.ensureChannel({
@@ -308,6 +311,7 @@ class AccountSync {
         ...(this.d.staleCallbackUrls?.length ? { staleCallbackUrls: this.d.staleCallbackUrls } : {}),
       });
       await this.enter(S.applyChannelEnsured(this.d, res, Date.now()));
+      if (newTokensWhileFailing && patched(CHANNEL_RECHECK_WHILE_FAILING)) this.d.tokensUpdated = true;
     } catch (err) {
       const f = classifyFailure(err);
       // Runs recorded before this patch let a failing channel hold up every sync.

@@ -567,6 +567,7 @@ describe('accountSync workflow (time-skipping)', () => {
         setup: (f) => {
           f.calendarIds = ['cal_a'];
         },
+        record: 'calendar-added-while-degraded',
       },
     );
   });
