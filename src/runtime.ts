@@ -24,7 +24,7 @@ import { SyncRunsRepo } from './store/sync-runs-repo.js';
 import { TokenCrypto } from './store/token-crypto.js';
 import type { AccountWorkflows } from './temporal/account-workflows.js';
 import { lazyClosableConnection } from './temporal/connection.js';
-import { createWorker } from './worker.js';
+import { createWorker, prebuiltWorkflowBundle, type WorkflowBundle } from './worker.js';
 
 export interface Closeable {
   close(): Promise<void>;
@@ -127,7 +127,7 @@ function installTemporalRuntime(log: Logger, port: number | undefined): void {
 
 export async function startWorker(
   config: Config,
-  opts: { logger?: Logger; metrics?: Metrics; workflowBundle?: { code: string }; fetch?: typeof fetch } = {},
+  opts: { logger?: Logger; metrics?: Metrics; workflowBundle?: WorkflowBundle; fetch?: typeof fetch } = {},
 ): Promise<WorkerRuntime> {
   const log = opts.logger ?? createLogger(config.logLevel);
   installTemporalRuntime(log, config.temporal.metricsPort);
@@ -161,13 +161,18 @@ export async function startWorker(
     metrics,
     fetch: opts.fetch,
   });
+  // The compiled service loads the bundle `npm run build` wrote; from the sources it bundles now.
+  const workflowBundle = opts.workflowBundle ?? prebuiltWorkflowBundle();
+  if (workflowBundle && 'codePath' in workflowBundle)
+    log.info({ codePath: workflowBundle.codePath }, 'using the prebuilt workflow bundle');
+  else if (!workflowBundle) log.info('bundling the workflow code (no prebuilt bundle: running from source)');
   // A worker that fails to start gives its budget share back at once.
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
-    workflowBundle: opts.workflowBundle,
+    workflowBundle,
     maxTaskQueueActivitiesPerSecond: config.cronofy.rateLimitPerSecond,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     maxConcurrentActivities: config.worker.maxConcurrentActivities,
