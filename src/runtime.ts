@@ -24,6 +24,7 @@ import { SyncRunsRepo } from './store/sync-runs-repo.js';
 import { TokenCrypto } from './store/token-crypto.js';
 import type { AccountWorkflows } from './temporal/account-workflows.js';
 import { lazyClosableConnection } from './temporal/connection.js';
+import { connectionOptions } from './temporal/env-config.js';
 import { createWorker, prebuiltWorkflowBundle, type WorkflowBundle } from './worker.js';
 
 export interface Closeable {
@@ -60,7 +61,7 @@ export async function startApi(
   const log = opts.logger ?? createLogger(config.logLevel);
   const mongo = await connectMongo(config);
   // Lazy: the API starts (and answers 503) while Temporal is down, and reconnects by itself.
-  const temporal = lazyClosableConnection({ address: config.temporal.address });
+  const temporal = lazyClosableConnection(connectionOptions(config.temporal.connection));
   const { connection } = temporal;
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
@@ -132,7 +133,7 @@ export async function startWorker(
   const log = opts.logger ?? createLogger(config.logLevel);
   installTemporalRuntime(log, config.temporal.metricsPort);
   const mongo = await connectMongo(config);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(connectionOptions(config.temporal.connection));
   const metrics = opts.metrics ?? createMetrics();
   const c = collections(mongo.db);
   const accounts = new AccountsRepo(c.accounts, new TokenCrypto(encryptionKeys(config, log)));
