@@ -8,6 +8,11 @@ import { apiBaseUrl } from './cronofy/urls.js';
 import type { SyncTimings } from './domain.js';
 import { parseDuration } from './lib/duration.js';
 import { DAY_MS } from './lib/time.js';
+import {
+  type TemporalConnectionConfig,
+  TemporalEnvError,
+  temporalConnectionFromEnv,
+} from './temporal/env-config.js';
 
 export type { SyncTimings } from './domain.js';
 
@@ -56,8 +61,18 @@ export interface Config {
   tokenEncryptionKeys: EncryptionKey[];
   /** Where the worker role serves cronofy-sync's own metrics when it runs without the API, if set. */
   metricsPort: number | undefined;
-  /** `metricsPort`: where the Temporal SDK's own Prometheus metrics are served (worker), if set. */
-  temporal: { address: string; namespace: string; taskQueue: string; metricsPort: number | undefined };
+  /**
+   * `connection`: address, namespace, TLS/mTLS, API key from the SDK's environment configuration
+   * (src/temporal/env-config.ts); `address`/`namespace` repeat its two. `metricsPort`: where the
+   * Temporal SDK's own Prometheus metrics are served (worker), if set.
+   */
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    metricsPort: number | undefined;
+    connection: TemporalConnectionConfig;
+  };
   /**
    * Worker sizing; undefined = the Temporal SDK's default. `maxCachedWorkflows` bounds the
    * worker's memory (each cached account workflow holds ~0.4 MiB; an evicted one replays its short
@@ -185,6 +200,15 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('DEBOUNCE_MAX', 'must be at least DEBOUNCE_QUIET');
   }
 
+  // The Temporal connection: the SDK's standard variables and profile file (TEMPORAL_ADDRESS, …).
+  let temporal: TemporalConnectionConfig;
+  try {
+    temporal = temporalConnectionFromEnv(env);
+  } catch (err) {
+    if (err instanceof TemporalEnvError) throw new ConfigError(err.variable, err.message);
+    throw err;
+  }
+
   const apiUrlOverride = url(env, 'CRONOFY_API_URL', undefined);
   // Validate the derived URL once, so a bad data center fails here rather than in an activity.
   apiBaseUrl(dataCenter, apiUrlOverride);
@@ -215,8 +239,9 @@ export function loadConfig(env: Env = process.env): Config {
       str(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 1, 65535),
     tokenEncryptionKeys,
     temporal: {
-      address: str(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233',
-      namespace: str(env, 'TEMPORAL_NAMESPACE') ?? 'default',
+      address: temporal.address,
+      namespace: temporal.namespace,
+      connection: temporal,
       taskQueue: str(env, 'TEMPORAL_TASK_QUEUE') ?? 'cronofy-sync',
       metricsPort:
         str(env, 'TEMPORAL_METRICS_PORT') === undefined

@@ -1,11 +1,13 @@
 /**
- * Process entry point: `tsx src/main.ts all|api|worker` (`npm start`, `start:api`, `start:worker`).
+ * Process entry point: `node dist/main.js all|api|worker` (`npm start`, `start:api`, `start:worker`;
+ * `tsx src/main.ts …` from the sources).
  * Invalid configuration stops the process with one line naming the variable.
  */
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { type Closeable, serveMetrics, startApi, startWorker } from './runtime.js';
+import { describeConnection } from './temporal/env-config.js';
 
 const role = process.argv[2] ?? 'all';
 if (!['all', 'api', 'worker'].includes(role)) {
@@ -25,6 +27,7 @@ try {
 }
 
 const log = createLogger(config.logLevel);
+log.info({ temporal: describeConnection(config.temporal.connection) }, 'Temporal connection');
 const running: Closeable[] = [];
 
 async function shutdown(signal: string): Promise<void> {

@@ -24,7 +24,8 @@ import { SyncRunsRepo } from './store/sync-runs-repo.js';
 import { TokenCrypto } from './store/token-crypto.js';
 import type { AccountWorkflows } from './temporal/account-workflows.js';
 import { lazyClosableConnection } from './temporal/connection.js';
-import { createWorker } from './worker.js';
+import { connectionOptions } from './temporal/env-config.js';
+import { createWorker, prebuiltWorkflowBundle, type WorkflowBundle } from './worker.js';
 
 export interface Closeable {
   close(): Promise<void>;
@@ -60,7 +61,7 @@ export async function startApi(
   const log = opts.logger ?? createLogger(config.logLevel);
   const mongo = await connectMongo(config);
   // Lazy: the API starts (and answers 503) while Temporal is down, and reconnects by itself.
-  const temporal = lazyClosableConnection({ address: config.temporal.address });
+  const temporal = lazyClosableConnection(connectionOptions(config.temporal.connection));
   const { connection } = temporal;
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
@@ -127,12 +128,12 @@ function installTemporalRuntime(log: Logger, port: number | undefined): void {
 
 export async function startWorker(
   config: Config,
-  opts: { logger?: Logger; metrics?: Metrics; workflowBundle?: { code: string }; fetch?: typeof fetch } = {},
+  opts: { logger?: Logger; metrics?: Metrics; workflowBundle?: WorkflowBundle; fetch?: typeof fetch } = {},
 ): Promise<WorkerRuntime> {
   const log = opts.logger ?? createLogger(config.logLevel);
   installTemporalRuntime(log, config.temporal.metricsPort);
   const mongo = await connectMongo(config);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(connectionOptions(config.temporal.connection));
   const metrics = opts.metrics ?? createMetrics();
   const c = collections(mongo.db);
   const accounts = new AccountsRepo(c.accounts, new TokenCrypto(encryptionKeys(config, log)));
@@ -161,13 +162,18 @@ export async function startWorker(
     metrics,
     fetch: opts.fetch,
   });
+  // The compiled service loads the bundle `npm run build` wrote; from the sources it bundles now.
+  const workflowBundle = opts.workflowBundle ?? prebuiltWorkflowBundle();
+  if (workflowBundle && 'codePath' in workflowBundle)
+    log.info({ codePath: workflowBundle.codePath }, 'using the prebuilt workflow bundle');
+  else if (!workflowBundle) log.info('bundling the workflow code (no prebuilt bundle: running from source)');
   // A worker that fails to start gives its budget share back at once.
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
-    workflowBundle: opts.workflowBundle,
+    workflowBundle,
     maxTaskQueueActivitiesPerSecond: config.cronofy.rateLimitPerSecond,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     maxConcurrentActivities: config.worker.maxConcurrentActivities,

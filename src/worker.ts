@@ -1,11 +1,29 @@
 /**
  * The Temporal worker: runs `accountSync` workflows and their activities on the task queue.
  * Kept tiny; activities come in already bound to their dependencies.
+ *
+ * Workflow code: the production build bundles it once (`npm run build` runs dist/bundle-workflows.js,
+ * which writes dist/workflow-bundle.js) and the worker loads that file (`workflowBundle.codePath`);
+ * from the sources (`npm run dev`, tests) there is no such file and the worker bundles at start.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BundleOptions, bundleWorkflowCode, type NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from './activities/index.js';
+
+/** A workflow bundle: in memory (tests share one) or a file written at build time. */
+export type WorkflowBundle = { code: string } | { codePath: string };
+
+/** Where the build writes the workflow bundle: next to the compiled worker (dist/workflow-bundle.js). */
+export function workflowBundlePath(): string {
+  return fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
+}
+
+/** The bundle written by `npm run build`, if this is the compiled worker and it exists. */
+export function prebuiltWorkflowBundle(): { codePath: string } | undefined {
+  const codePath = workflowBundlePath();
+  return existsSync(codePath) ? { codePath } : undefined;
+}
 
 /** Source (`.ts`, run with tsx) or compiled (`.js`) workflow entry point, whichever exists. */
 export function workflowsPath(): string {
@@ -46,7 +64,8 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: Activities;
-  workflowBundle?: { code: string };
+  /** Undefined: bundle the workflow code from workflowsPath() at start (a few seconds). */
+  workflowBundle?: WorkflowBundle;
   /**
    * Server-enforced cap on activity starts per second across every worker of the task queue:
    * the cluster-wide half of the shared Cronofy budget (each activity makes one or more calls).

@@ -190,9 +190,17 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^CMD \["all"\]$/m);
   });
 
+  it('has a HEALTHCHECK that runs the compiled probe', () => {
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*CMD \["node", "dist\/healthcheck\.js"\]$/m);
+  });
+
   it('builds dist/ with tsconfig.build.json, which compiles src/ only', () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json');
+    // TypeScript, then the workflow bundle the compiled worker loads (src/bundle-workflows.ts).
+    expect(pkg.scripts.build).toMatch(/tsc -p tsconfig\.build\.json && .*node dist\/bundle-workflows\.js$/);
+    // The image copies what the npm scripts run through.
+    expect(dockerfile).toMatch(/^COPY scripts\/with-node\.sh /m);
+    expect(read('.dockerignore').split('\n')).toContain('!scripts/with-node.sh');
     const tsconfig = JSON.parse(read('tsconfig.build.json')) as {
       include: string[];
       compilerOptions: { outDir: string; rootDir: string };

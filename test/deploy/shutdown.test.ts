@@ -3,10 +3,11 @@
  * point `node dist/main.js` (Dockerfile), against the run-wide Temporal and MongoDB servers.
  *  - invalid configuration stops it at once with exit code 78 and the variable's name;
  *  - SIGTERM while a sync is running: the API closes, the worker lets the sync finish, exit 0;
- *  - `npm run build` output runs: the worker bundles the workflows from dist/workflows/index.js.
+ *  - `npm run build` output runs: tsc, then dist/bundle-workflows.js writes the workflow bundle,
+ *    which the compiled worker loads (no bundling at start); the image's HEALTHCHECK script answers.
  */
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
@@ -227,9 +228,13 @@ describe('the compiled image entry point', () => {
   const outDir = path.join(repoRoot, 'test-artifacts', uniqueName('dist'));
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
-  it('`tsc -p tsconfig.build.json` builds a dist/ that runs both roles and stops cleanly', async () => {
-    // Same compiler and config as `npm run build` (only the output directory differs), inside the
+  it('`npm run build` steps build a dist/ that runs both roles on its prebuilt bundle and stops cleanly', async () => {
+    // The steps of `npm run build` (package.json; only the output directory differs), inside the
     // repository so that node_modules and "type": "module" apply as they do to dist/.
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.build).toMatch(/tsc -p tsconfig\.build\.json && .*node dist\/bundle-workflows\.js$/);
     await promisify(execFile)(
       process.execPath,
       [
@@ -243,7 +248,21 @@ describe('the compiled image entry point', () => {
         cwd: repoRoot,
       },
     );
+    const bundled = await promisify(execFile)(process.execPath, [path.join(outDir, 'bundle-workflows.js')], {
+      cwd: repoRoot,
+    });
+    const bundlePath = path.join(outDir, 'workflow-bundle.js');
+    expect(bundled.stdout).toContain(bundlePath);
+    expect(statSync(bundlePath).size).toBeGreaterThan(100_000);
     const main = path.join(outDir, 'main.js');
+    const healthcheck = (role: string, env: NodeJS.ProcessEnv) =>
+      promisify(execFile)(process.execPath, [path.join(outDir, 'healthcheck.js'), role], {
+        cwd: repoRoot,
+        env,
+      }).then(
+        () => 0,
+        (err: { code?: number }) => err.code ?? -1,
+      );
 
     const bad = launch(process.execPath, [main, 'worker'], cleanEnv());
     expect((await bad.exitWithin(30_000)).code).toBe(78);
@@ -251,8 +270,15 @@ describe('the compiled image entry point', () => {
 
     const db = uniqueName('db-dist');
     const { env, url } = await serviceEnv(db);
+    // Unhealthy before it listens, healthy once it does.
+    expect(await healthcheck('api', env)).toBe(1);
     const child = launch(process.execPath, [main, 'all'], env);
     await ready(child, url);
+    // The worker loaded the bundle the build wrote, rather than running webpack.
+    expect(child.output()).toContain('"msg":"using the prebuilt workflow bundle"');
+    expect(child.output()).toContain(bundlePath);
+    expect(child.output()).not.toContain('bundling the workflow code');
+    expect(await healthcheck('all', env)).toBe(0);
     const accountId = uniqueName('acc');
     await register(url, accountId);
     await eventually(async () => sim.channels(accountId).length === 1, 20_000, 'channel');

@@ -36,6 +36,12 @@ describe('config', () => {
       namespace: 'default',
       taskQueue: 'cronofy-sync',
       metricsPort: undefined,
+      // TLS, API key, profiles: test/unit/temporal-env-config.test.ts
+      connection: expect.objectContaining({
+        address: '127.0.0.1:7233',
+        namespace: 'default',
+        tls: undefined,
+      }),
     });
     expect(c.mongo).toEqual({ uri: 'mongodb://127.0.0.1:27017', db: 'cronofy_sync' });
     expect(c.cronofy.dataCenter).toBe('us');
