@@ -18,6 +18,7 @@ import { accountAuth } from './account-auth.js';
 import { bookkeepingActivities } from './bookkeeping.js';
 import { channelActivities } from './channels.js';
 import { accountNotRegistered, withCronofyFailures } from './failures.js';
+import { profileActivities } from './profiles.js';
 import { type SettingsDeps, settingsActivities } from './settings.js';
 import { syncEvents } from './sync-events.js';
 
@@ -116,6 +117,7 @@ export function createActivities(deps: ActivityDeps) {
     ...channelActivities({ accounts: deps.accounts, liveAccount, cronofyFor }),
     ...bookkeepingActivities({ accounts: deps.accounts, events: deps.events }),
     ...settingsActivities(deps.settings),
+    ...profileActivities({ liveAccount, cronofyFor }),
   };
 }
 

@@ -63,6 +63,8 @@ const PUSH_FULL_SYNCS_BOUNDED = 'push-full-syncs-bounded';
 const CLOSE_ORPHAN_CHANNEL = 'close-orphan-channel';
 /** Patch: new tokens re-check the channel (its calendar filter) while the account is failing too. */
 const CHANNEL_RECHECK_WHILE_FAILING = 'channel-recheck-while-failing';
+/** Patch: profile state comes from Cronofy's UserInfo (at registration and on profile pushes). */
+const PROFILES_FROM_USERINFO = 'profiles-from-userinfo';
 /** Patch: settings come from the worker's configuration, not only from the frozen input. */
 const SETTINGS_FROM_WORKER = 'settings-from-worker';
 type RequestResult = { ok: SyncResult } | { error: string; type: 'SyncFailed' | 'AccountDeregistered' };
@@ -95,7 +97,8 @@ class AccountSync {
       if (n.channelId) this.pushChannelId = n.channelId;
       // Runs recorded before this patch took every such push as a full sync.
       const bounded = () => patched(PUSH_FULL_SYNCS_BOUNDED);
-      if (S.recordNotification(this.d, n, Date.now(), bounded)) this.wake = true;
+      const profiles = () => patched(PROFILES_FROM_USERINFO);
+      if (S.recordNotification(this.d, n, Date.now(), bounded, profiles)) this.wake = true;
     });
     setHandler(requestSyncSignal, (r) => {
       this.d.requests.push({ id: uuid4(), mode: r.mode });
@@ -243,6 +246,8 @@ class AccountSync {
         return false;
       }
       S.initialize(d, info.channelId || null, info.calendarIds);
+      // A new account: read its profiles once (runs from before the patch never did).
+      if (patched(PROFILES_FROM_USERINFO)) d.needProfiles = true;
     }
     S.scheduleTimers(d, Date.now(), this.t);
     this.publish();
@@ -317,6 +322,16 @@ class AccountSync {
       // Runs recorded before this patch let a failing channel hold up every sync.
       const apart = f.cls !== 'not_registered' && patched(CHANNEL_RETRY_APART);
       await this.enter(S.applyChannelFailure(this.d, f, Date.now(), apart));
+    }
+  }
+
+  /** Profiles are for the status: a failure is logged and left for the next profile push. */
+  async checkProfiles(): Promise<void> {
+    try {
+      S.applyProfiles(this.d, await this.acts.channel.profileStates({ accountId: this.d.accountId }));
+    } catch (err) {
+      this.d.needProfiles = false;
+      log.warn('reading the profiles failed', { message: classifyFailure(err).message });
     }
   }
 
@@ -439,6 +454,9 @@ export async function accountSync(input: AccountSyncInput): Promise<AccountSyncO
         break;
       case 'checkChannel':
         await wf.checkChannel();
+        break;
+      case 'checkProfiles':
+        await wf.checkProfiles();
         break;
       case 'sync':
         await wf.sync(step);

@@ -72,6 +72,17 @@ export interface LastSync {
   pages: number;
 }
 
+/** One of the account's calendar profiles, as Cronofy's UserInfo last reported it. */
+export interface ProfileState {
+  profileId: string;
+  profileName: string | null;
+  providerName: string;
+  /** False: Cronofy lost the provider's authorization; the user must relink (`relinkUrl`). */
+  connected: boolean;
+  relinkUrl: string | null;
+  initialSyncRequired: boolean;
+}
+
 /** The `status` query result, and the body of `GET /accounts/:accountId`. */
 export interface AccountStatus {
   accountId: string;
@@ -94,6 +105,8 @@ export interface AccountStatus {
   failingSince: string | null;
   lastError: { message: string; type: string | null; at: string } | null;
   profileDisconnected: { at: string } | null;
+  /** The profiles as Cronofy last reported them; null until first read. */
+  profiles?: ProfileState[] | null;
 }
 
 export const notificationSignal = defineSignal<[NotificationSignal]>('notification');

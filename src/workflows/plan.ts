@@ -15,6 +15,8 @@ export type Step =
   | { kind: 'disconnect' }
   | { kind: 'ensureChannel' }
   | { kind: 'checkChannel' }
+  /** Read the account's profiles from Cronofy (UserInfo). */
+  | { kind: 'checkProfiles' }
   /** Redo MongoDB bookkeeping that failed: record the account's state and channel. */
   | { kind: 'record' }
   | {
@@ -56,6 +58,8 @@ export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
   // A channel that keeps failing is retried on its own backoff; syncs go on meanwhile.
   const channelRetryAt = d.needChannel ? (d.channelRetry?.at ?? null) : null;
   if (d.needChannel && (channelRetryAt === null || channelRetryAt <= now)) return { kind: 'ensureChannel' };
+
+  if (d.needProfiles) return { kind: 'checkProfiles' };
 
   const manual = d.requests[0];
   if (manual) {

@@ -13,7 +13,13 @@
 import type { SyncKind, SyncMode, SyncState, SyncTimings, WorkerSettings } from '../domain.js';
 import { addChange, mergePending, noPendingChanges, type PendingChanges } from './debounce.js';
 import type { ClassifiedFailure } from './failures.js';
-import type { DeregisterRequest, LastSync, NotificationSignal, SyncResult } from './messages.js';
+import type {
+  DeregisterRequest,
+  LastSync,
+  NotificationSignal,
+  ProfileState,
+  SyncResult,
+} from './messages.js';
 import { failureRetryDelay, nextFullSyncAt, nextWindowEdgeAt } from './schedule.js';
 
 export interface QueuedRequest {
@@ -73,6 +79,10 @@ export interface AccountData {
   backfillCalendarIds?: string[];
   /** When a `profile_initial_sync_completed` push last asked for a full sync (they are bounded). */
   pushFullSyncAt?: number | null;
+  /** The account's profiles as Cronofy's UserInfo last reported them (absent: never read). */
+  profiles?: ProfileState[] | null;
+  /** A profile push arrived (or the account is new): read the profiles again. */
+  needProfiles?: boolean;
   /** When the worker's settings were last applied (absent: never, in this or an earlier run). */
   settingsAt?: number | null;
   /** Callback URLs this account's channels had before PUBLIC_URL changed: closed at the next ensure. */
@@ -127,6 +137,7 @@ export function recordNotification(
   n: NotificationSignal,
   now: number,
   bounded: () => boolean = () => false,
+  profiles: () => boolean = () => false,
 ): boolean {
   // A push for a channel that is not ours (an old one Cronofy still delivers, or a forged id that
   // passed HMAC as a replay) changes nothing; counted so operators can see it.
@@ -140,6 +151,16 @@ export function recordNotification(
       break;
     case 'profile_disconnected':
       d.profileDisconnected = { at: n.receivedAt };
+      if (profiles()) d.needProfiles = true;
+      break;
+    case 'conferencing_profile_disconnected':
+      // A conferencing provider (Zoom, say) lost authorization: no calendar change, but what the
+      // profiles say is worth reading again. Before the profiles patch: ignored like unknown types.
+      if (!profiles()) {
+        d.ignoredNotifications += 1;
+        return false;
+      }
+      d.needProfiles = true;
       break;
     case 'profile_initial_sync_completed':
       if (bounded()) {
@@ -150,6 +171,7 @@ export function recordNotification(
         d.pushFullSyncAt = now;
       }
       d.needFull = true;
+      if (profiles()) d.needProfiles = true;
       break;
     case 'verification':
       break;
@@ -425,6 +447,18 @@ export function applySettings(
     d.staleCallbackUrls = [...(d.staleCallbackUrls ?? []), current.callbackUrl];
   }
   return { timings: t, callbackUrl };
+}
+
+// --- Profiles -------------------------------------------------------------------------------
+
+/**
+ * What UserInfo says of the profiles. `profileDisconnected` (set by the push) is cleared once every
+ * profile is connected again: the status no longer claims a disconnection Cronofy has healed.
+ */
+export function applyProfiles(d: AccountData, profiles: ProfileState[]): void {
+  d.needProfiles = false;
+  d.profiles = profiles;
+  if (profiles.every((p) => p.connected)) d.profileDisconnected = null;
 }
 
 // --- Bookkeeping ----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ export function statusOf(d: AccountData, running: SyncKind | null, t: SyncTiming
     failingSince: iso(d.failingSince),
     lastError: d.lastError,
     profileDisconnected: d.profileDisconnected,
+    profiles: d.profiles ?? null,
   };
 }
 
@@ -82,5 +83,11 @@ export function renderDetails(s: AccountStatus): string {
     lines.push(`| last error | ${s.lastError.at}: ${s.lastError.message.replace(/\|/g, '\\|')} |`);
   if (s.failingSince) lines.push(`| failing since | ${s.failingSince} |`);
   if (s.profileDisconnected) lines.push(`| profile disconnected | ${s.profileDisconnected.at} |`);
+  for (const p of s.profiles ?? []) {
+    const name = `${p.providerName} ${p.profileName ?? p.profileId}`;
+    lines.push(
+      `| profile ${name} | ${p.connected ? 'connected' : `**disconnected**${p.relinkUrl ? ` — [relink](${p.relinkUrl})` : ''}`} |`,
+    );
+  }
   return lines.join('\n');
 }

@@ -159,6 +159,15 @@ describe('planNext', () => {
   });
 });
 
+describe('planNext: profiles', () => {
+  it('reads them after the channel and before syncs', () => {
+    expect(planNext(data({ needProfiles: true, needFull: true }), NOW, t)).toEqual({ kind: 'checkProfiles' });
+    expect(planNext(data({ needProfiles: true, needChannel: true }), NOW, t)).toEqual({
+      kind: 'ensureChannel',
+    });
+  });
+});
+
 describe('planNext: backfill', () => {
   it('reads added calendars in full after the catch-up, before debounced work', () => {
     expect(planNext(data({ backfillCalendarIds: ['cal_b'] }), NOW, t)).toEqual({

@@ -427,6 +427,39 @@ describe('settings', () => {
   });
 });
 
+describe('profiles', () => {
+  const profile = { profileId: 'p', profileName: null, providerName: 'google', initialSyncRequired: false };
+  it('profile pushes ask for UserInfo once patched; a conferencing one is no longer ignored', () => {
+    const d = ready();
+    S.recordNotification(d, { type: 'profile_disconnected', receivedAt: 'r' }, NOW, undefined, () => true);
+    expect(d.needProfiles).toBe(true);
+    const c = ready();
+    expect(
+      S.recordNotification(
+        c,
+        { type: 'conferencing_profile_disconnected', receivedAt: 'r' },
+        NOW,
+        undefined,
+        () => true,
+      ),
+    ).toBe(true);
+    expect(c).toMatchObject({ needProfiles: true, ignoredNotifications: 0 });
+    const old = ready();
+    expect(
+      S.recordNotification(old, { type: 'conferencing_profile_disconnected', receivedAt: 'r' }, NOW),
+    ).toBe(false);
+    expect(old.ignoredNotifications).toBe(1);
+  });
+
+  it('UserInfo clears a disconnection only when every profile is connected', () => {
+    const d = ready({ profileDisconnected: { at: 'x' }, needProfiles: true });
+    S.applyProfiles(d, [{ ...profile, connected: false, relinkUrl: 'https://relink' }]);
+    expect(d).toMatchObject({ needProfiles: false, profileDisconnected: { at: 'x' } });
+    S.applyProfiles(d, [{ ...profile, connected: true, relinkUrl: null }]);
+    expect(d.profileDisconnected).toBeNull();
+  });
+});
+
 describe('bookkeeping', () => {
   it('a failed MongoDB write shows an active account degraded and is redone on a backoff', () => {
     const d = ready();

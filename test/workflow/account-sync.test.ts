@@ -370,6 +370,8 @@ describe('accountSync workflow (time-skipping)', () => {
 
   it('profile_initial_sync_completed triggers a full sync; profile_disconnected shows in the status', async () => {
     await withAccount(async ({ fake, notify, status }) => {
+      // As Cronofy's UserInfo then says too (the status follows it: see the profile-state test).
+      fake.profiles = fake.profiles.map((p) => ({ ...p, connected: false, relinkUrl: 'https://relink' }));
       await notify({ type: 'profile_disconnected' });
       await env.sleep(1_000);
       expect((await status()).profileDisconnected).not.toBeNull();
@@ -569,6 +571,32 @@ describe('accountSync workflow (time-skipping)', () => {
         },
         record: 'calendar-added-while-degraded',
       },
+    );
+  });
+
+  it('profile state comes from Cronofy: read at registration and on profile pushes, with the relink URL', async () => {
+    await withAccount(
+      async ({ fake, notify, status }) => {
+        expect((await status()).profiles).toEqual(fake.profiles);
+        const relinkUrl = 'https://app.cronofy.com/relink/pro_1';
+        fake.profiles = [{ ...fake.profiles[0]!, connected: false, relinkUrl }];
+        await notify({ type: 'profile_disconnected', changesSince: undefined });
+        await env.sleep(1_000);
+        let s = await status();
+        expect(s.profiles).toEqual([
+          expect.objectContaining({ profileId: 'pro_1', connected: false, relinkUrl }),
+        ]);
+        expect(s.profileDisconnected).not.toBeNull();
+        // Relinked: Cronofy says so, and the status stops claiming a disconnection.
+        fake.profiles = [{ ...fake.profiles[0]!, connected: true, relinkUrl: null }];
+        await notify({ type: 'conferencing_profile_disconnected', changesSince: undefined });
+        await env.sleep(1_000);
+        s = await status();
+        expect(s.profiles?.[0]?.connected).toBe(true);
+        expect(s.profileDisconnected).toBeNull();
+        expect(fake.named('profileStates')).toHaveLength(3);
+      },
+      { record: 'profiles' },
     );
   });
 

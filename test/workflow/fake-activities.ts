@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../src/activities/index.js';
 import type { WorkerSettings } from '../../src/domain.js';
-import type { SyncInput, SyncResult } from '../../src/workflows/messages.js';
+import type { ProfileState, SyncInput, SyncResult } from '../../src/workflows/messages.js';
 
 export interface Call<T = unknown> {
   name: string;
@@ -30,6 +30,17 @@ export class FakeActivities {
   private channelSeq = 0;
   sync: SyncBehaviour = () => undefined;
   channelCheck: (() => Promise<void> | undefined) | undefined;
+  /** What UserInfo reports of the account's profiles. */
+  profiles: ProfileState[] = [
+    {
+      profileId: 'pro_1',
+      profileName: 'me@example.com',
+      providerName: 'google',
+      connected: true,
+      relinkUrl: null,
+      initialSyncRequired: false,
+    },
+  ];
   /** The registration's calendars (`null`: all), as loadAccount and ensureChannel see them. */
   calendarIds: string[] | null = null;
   private readonly channelCalendars = new Map<string, string>();
@@ -66,6 +77,10 @@ export class FakeActivities {
 
   activities(): Activities {
     return {
+      profileStates: async (input) => {
+        await this.record('profileStates', input);
+        return this.profiles;
+      },
       workerSettings: async (input) => {
         await this.record('workerSettings', input);
         if (!this.settings) throw new Error('test: FakeActivities.settings not set');

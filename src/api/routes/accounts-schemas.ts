@@ -112,6 +112,25 @@ export const accountStatusSchema = {
       properties: { message: { type: 'string' }, type: nullableString, at: { type: 'string' } },
     },
     profileDisconnected: { type: 'object', nullable: true, properties: { at: { type: 'string' } } },
+    profiles: {
+      type: 'array',
+      nullable: true,
+      description: "The account's calendar profiles as Cronofy last reported them (null: not read yet)",
+      items: {
+        type: 'object',
+        properties: {
+          profileId: { type: 'string' },
+          profileName: nullableString,
+          providerName: { type: 'string' },
+          connected: { type: 'boolean' },
+          relinkUrl: {
+            ...nullableString,
+            description: 'where the user re-authorizes a disconnected profile',
+          },
+          initialSyncRequired: { type: 'boolean' },
+        },
+      },
+    },
     dataCenter: { type: 'string' },
     calendarIds: { type: 'array', items: { type: 'string' }, nullable: true },
     registeredAt: nullableTime,
