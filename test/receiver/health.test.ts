@@ -67,7 +67,7 @@ describe('health endpoints', () => {
 
   it('/metrics is Prometheus text with the receiver series', async () => {
     const r = await receiverApp();
-    const body = changeBody();
+    const body = changeBody({ accountId: 'acc_metrics' });
     await r.app.inject({
       method: 'POST',
       url: '/cronofy/notifications/acc_metrics',
