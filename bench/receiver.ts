@@ -81,6 +81,7 @@ function startReceiverProcess(temporalAddress: string): Promise<{ child: ChildPr
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: {
         ...process.env,
+        LOCAL_MODE: '1', // all on loopback
         CRONOFY_CLIENT_ID: 'bench',
         CRONOFY_CLIENT_SECRET: SECRET,
         TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),

@@ -32,6 +32,11 @@ export interface AppDeps {
   searchAttributes?: boolean;
   /** Tests: a shorter limit on Temporal calls than the default 10 s. */
   temporalTimeoutMs?: number;
+  /**
+   * Whether MongoDB has answered and its indexes exist (`startApi` connects in the background);
+   * absent = it has (the caller connected first).
+   */
+  storeReady?: () => boolean;
 }
 
 export interface App {
@@ -62,10 +67,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         return true;
       },
       mongo: async () => {
+        if (deps.storeReady && !deps.storeReady()) return false;
         await db.command({ ping: 1 });
         return true;
       },
     },
+    storeReady: deps.storeReady,
     admin: {
       config,
       workflows,

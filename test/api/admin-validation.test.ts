@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidCursorError } from '../../src/store/events-query.js';
-import { accountInfo, call, type Fakes, fakeAdminApp } from './fakes.js';
+import { ADMIN_TOKEN, accountInfo, call, type Fakes, fakeAdminApp } from './fakes.js';
 
 let f: Fakes;
 afterEach(async () => {
@@ -65,7 +65,7 @@ describe('validation', () => {
     const notJson = await f.app.inject({
       method: 'POST',
       url: '/accounts',
-      headers: { authorization: 'Bearer unit-admin-token', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       payload: '{"accountId":',
     });
     expect(notJson.statusCode).toBe(400);

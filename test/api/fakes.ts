@@ -15,7 +15,7 @@ import type { AccountInfo, RegisterInput } from '../../src/store/accounts-repo.j
 import type { SyncRunsSummary } from '../../src/store/sync-runs-repo.js';
 import type { AccountStatus, SyncResult } from '../../src/workflows/messages.js';
 
-export const ADMIN_TOKEN = 'unit-admin-token';
+export const ADMIN_TOKEN = 'unit-admin-token-of-at-least-32-chars';
 export const CLIENT_SECRET = 'CRN_unit_secret';
 export const PUBLIC_URL = 'https://sync.example.com';
 

@@ -70,6 +70,7 @@ async function ownAdminApp(opts: {
   logs?: string[];
 }) {
   const config = loadConfig({
+    PUBLIC_URL: 'https://sync.example.test',
     CRONOFY_CLIENT_ID: TEST_CLIENT_ID,
     CRONOFY_CLIENT_SECRET: TEST_SECRET,
     CRONOFY_API_URL: stack.sim.url,

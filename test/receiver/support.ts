@@ -25,6 +25,7 @@ export function receiverConfig(env: Record<string, string> = {}): Config {
     TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     HOST: '127.0.0.1',
     PORT: '0',
+    PUBLIC_URL: 'https://receiver.example.test',
     NOTIFICATION_MAX_BYTES: '4096',
     LOG_LEVEL: 'silent',
     ...env,

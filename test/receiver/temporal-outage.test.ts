@@ -62,6 +62,7 @@ describe('Temporal outage and recovery (isolated dev server, real runtime)', () 
       TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
       HOST: '127.0.0.1',
       PORT: String(port),
+      PUBLIC_URL: 'https://outage.example.test',
       TEMPORAL_ADDRESS: temporal.info.address,
       TEMPORAL_TASK_QUEUE: uniqueName('outage'),
       MONGODB_URI: testMongoUri(),
