@@ -26,6 +26,11 @@ export interface AccountDoc {
   createdAt: Date;
   updatedAt: Date;
   deregisteredAt: Date | null;
+  /**
+   * Set when `DELETE /accounts/:id` hands the deregistration to the workflow, cleared when it
+   * finishes: registering meanwhile would be undone by it, so it is refused (409).
+   */
+  deregisterRequestedAt?: Date | null;
 }
 
 export interface SyncRunDoc {

@@ -113,17 +113,29 @@ export interface Fakes {
   };
   accounts: {
     get: Mock<(accountId: string) => Promise<AccountInfo | null>>;
-    register: Mock<(input: RegisterInput) => Promise<{ created: boolean }>>;
+    register: Mock<(input: RegisterInput) => Promise<{ created: boolean; deregistering?: true }>>;
     replaceTokens: Mock<(accountId: string, tokens: object) => Promise<boolean>>;
     delete: Mock<(accountId: string) => Promise<boolean>>;
+    tokens: Mock<(accountId: string) => Promise<{ accessToken: string; refreshToken: string } | null>>;
+    markDeregistering: Mock<(accountId: string) => Promise<void>>;
   };
   events: { deleteAccount: Mock<(accountId: string) => Promise<number>> };
   eventsReader: { list: Mock<(p: object) => Promise<{ events: never[]; nextCursor: string | null }>> };
-  syncRuns: { summary: Mock<(accountId: string) => Promise<SyncRunsSummary>> };
+  syncRuns: {
+    summary: Mock<(accountId: string) => Promise<SyncRunsSummary>>;
+    deleteAccount: Mock<(accountId: string) => Promise<number>>;
+  };
   cronofy: Mock<
-    (dataCenter: string) => { exchangeCode: Mock<(code: string, uri: string) => Promise<TokenResponse>> }
+    (dataCenter: string) => {
+      exchangeCode: Mock<(code: string, uri: string) => Promise<TokenResponse>>;
+      revokeToken: Mock<(token: string) => Promise<void>>;
+      userInfo: Mock<() => Promise<{ sub: string }>>;
+    }
   >;
   exchangeCode: Mock<(code: string, uri: string) => Promise<TokenResponse>>;
+  revokeToken: Mock<(token: string) => Promise<void>>;
+  /** What `GET /v1/userinfo` answers: the Cronofy identity behind the exchanged tokens. */
+  userInfo: Mock<() => Promise<{ sub: string }>>;
   /** Every fake's calls, for "nothing was done" checks. */
   calls(): number;
   close(): Promise<void>;
@@ -153,6 +165,10 @@ export async function fakeAdminApp(
     }),
     replaceTokens: vi.fn(async (id: string) => stored.has(id)),
     delete: vi.fn(async (id: string) => stored.delete(id)),
+    tokens: vi.fn(async (id: string) =>
+      stored.has(id) ? { accessToken: `AT-${id}`, refreshToken: `RT-${id}` } : null,
+    ),
+    markDeregistering: vi.fn(async () => undefined),
   };
   const events: Fakes['events'] = { deleteAccount: vi.fn(async () => 7) };
   const eventsReader: Fakes['eventsReader'] = {
@@ -160,9 +176,12 @@ export async function fakeAdminApp(
   };
   const syncRuns: Fakes['syncRuns'] = {
     summary: vi.fn(async () => ({ lastSyncs: {}, lastSuccessAt: null, lastFailure: null })),
+    deleteAccount: vi.fn(async () => 3),
   };
   const exchangeCode: Fakes['exchangeCode'] = vi.fn(async () => TOKENS);
-  const cronofy: Fakes['cronofy'] = vi.fn(() => ({ exchangeCode }));
+  const revokeToken: Fakes['revokeToken'] = vi.fn(async () => undefined);
+  const userInfo: Fakes['userInfo'] = vi.fn(async () => ({ sub: 'sub_fake' }));
+  const cronofy: Fakes['cronofy'] = vi.fn(() => ({ exchangeCode, revokeToken, userInfo }));
   const app = await buildServer({
     config,
     metrics: createMetrics(),
@@ -186,8 +205,11 @@ export async function fakeAdminApp(
     events.deleteAccount,
     eventsReader.list,
     syncRuns.summary,
+    syncRuns.deleteAccount,
     cronofy,
     exchangeCode,
+    revokeToken,
+    userInfo,
   ];
   return {
     app,
@@ -200,6 +222,8 @@ export async function fakeAdminApp(
     syncRuns,
     cronofy,
     exchangeCode,
+    revokeToken,
+    userInfo,
     calls: () => all.reduce((n, f) => n + f.mock.calls.length, 0),
     close: () => app.close(),
   };
