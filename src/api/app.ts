@@ -15,6 +15,7 @@ import { AccountsRepo } from '../store/accounts-repo.js';
 import { collections } from '../store/db.js';
 import { EventsReader } from '../store/events-query.js';
 import { EventsRepo } from '../store/events-repo.js';
+import { OAuthNoncesRepo } from '../store/oauth-nonces-repo.js';
 import { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import { TokenCrypto } from '../store/token-crypto.js';
 import { AccountWorkflows } from '../temporal/account-workflows.js';
@@ -80,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       events: new EventsRepo(c.events),
       eventsReader: new EventsReader(c.events),
       syncRuns: new SyncRunsRepo(c.syncRuns),
+      oauthNonces: new OAuthNoncesRepo(c.oauthNonces),
       cronofy: cronofyClientFactory(cronofySettings(config)),
       temporalTimeoutMs: deps.temporalTimeoutMs,
     },

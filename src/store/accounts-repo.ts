@@ -15,6 +15,8 @@ export interface RegisterInput {
   dataCenter: DataCenter;
   calendarIds: string[] | null;
   accessTokenExpiresAt?: Date | null;
+  /** The Cronofy identity the tokens belong to, when known (OAuth callback). */
+  cronofySub?: string;
 }
 
 export interface PlainTokens {
@@ -60,6 +62,7 @@ export class AccountsRepo {
             accessToken: this.crypto.encrypt(input.accessToken, input.accountId),
             refreshToken: this.crypto.encrypt(input.refreshToken, input.accountId),
             accessTokenExpiresAt: input.accessTokenExpiresAt ?? null,
+            ...(input.cronofySub === undefined ? {} : { cronofySub: input.cronofySub }),
             updatedAt: now,
             deregisteredAt: null,
             deregisterRequestedAt: null,
@@ -88,7 +91,12 @@ export class AccountsRepo {
    */
   async replaceTokens(
     accountId: string,
-    tokens: { accessToken: string; refreshToken: string; accessTokenExpiresAt?: Date | null },
+    tokens: {
+      accessToken: string;
+      refreshToken: string;
+      accessTokenExpiresAt?: Date | null;
+      cronofySub?: string;
+    },
   ): Promise<boolean> {
     const res = await this.accounts.updateOne(
       { _id: accountId, deregisteredAt: null },
@@ -97,6 +105,7 @@ export class AccountsRepo {
           accessToken: this.crypto.encrypt(tokens.accessToken, accountId),
           refreshToken: this.crypto.encrypt(tokens.refreshToken, accountId),
           accessTokenExpiresAt: tokens.accessTokenExpiresAt ?? null,
+          ...(tokens.cronofySub === undefined ? {} : { cronofySub: tokens.cronofySub }),
           updatedAt: this.now(),
         },
         $inc: { tokenVersion: 1 },

@@ -134,6 +134,8 @@ export interface Fakes {
   >;
   exchangeCode: Mock<(code: string, uri: string) => Promise<TokenResponse>>;
   revokeToken: Mock<(token: string) => Promise<void>>;
+  /** Used OAuth nonces, in memory like `OAuthNoncesRepo`. */
+  oauthNonces: { use: Mock<(nonce: string, expiresAt: Date) => Promise<boolean>> };
   /** What `GET /v1/userinfo` answers: the Cronofy identity behind the exchanged tokens. */
   userInfo: Mock<() => Promise<{ sub: string }>>;
   /** Every fake's calls, for "nothing was done" checks. */
@@ -182,6 +184,10 @@ export async function fakeAdminApp(
   const revokeToken: Fakes['revokeToken'] = vi.fn(async () => undefined);
   const userInfo: Fakes['userInfo'] = vi.fn(async () => ({ sub: 'sub_fake' }));
   const cronofy: Fakes['cronofy'] = vi.fn(() => ({ exchangeCode, revokeToken, userInfo }));
+  const usedNonces = new Set<string>();
+  const oauthNonces: Fakes['oauthNonces'] = {
+    use: vi.fn(async (nonce: string) => !usedNonces.has(nonce) && Boolean(usedNonces.add(nonce))),
+  };
   const app = await buildServer({
     config,
     metrics: createMetrics(),
@@ -196,6 +202,7 @@ export async function fakeAdminApp(
       eventsReader: eventsReader as unknown as AdminDeps['eventsReader'],
       syncRuns,
       cronofy: cronofy as unknown as AdminDeps['cronofy'],
+      oauthNonces,
       ...opts.deps,
     },
   });
@@ -210,6 +217,7 @@ export async function fakeAdminApp(
     exchangeCode,
     revokeToken,
     userInfo,
+    oauthNonces.use,
   ];
   return {
     app,
@@ -224,6 +232,7 @@ export async function fakeAdminApp(
     exchangeCode,
     revokeToken,
     userInfo,
+    oauthNonces,
     calls: () => all.reduce((n, f) => n + f.mock.calls.length, 0),
     close: () => app.close(),
   };

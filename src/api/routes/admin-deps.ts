@@ -11,6 +11,7 @@ import { TimeoutError, withTimeout } from '../../lib/timeout.js';
 import type { AccountInfo, AccountsRepo } from '../../store/accounts-repo.js';
 import type { EventsReader } from '../../store/events-query.js';
 import type { EventsRepo } from '../../store/events-repo.js';
+import type { OAuthNoncesRepo } from '../../store/oauth-nonces-repo.js';
 import type { SyncRunsRepo } from '../../store/sync-runs-repo.js';
 import type { AccountWorkflows } from '../../temporal/account-workflows.js';
 import { ApiError, isTemporalUnreachable, notFound, temporalUnavailable } from '../api-error.js';
@@ -32,7 +33,11 @@ export interface AdminDeps {
    * For the OAuth code exchange and a purge's revocation: `cronofyClientFactory`
    * (../../cronofy/client-factory.ts).
    */
-  cronofy: (dataCenter: DataCenter) => Pick<CronofyClient, 'exchangeCode' | 'revokeToken' | 'userInfo'>;
+  cronofy: (
+    dataCenter: DataCenter,
+  ) => Pick<CronofyClient, 'exchangeCode' | 'revokeToken' | 'userInfo' | 'refreshToken' | 'closeChannel'>;
+  /** Used OAuth state nonces: each state reaches the callback once. */
+  oauthNonces: Pick<OAuthNoncesRepo, 'use'>;
   /** How long `POST /accounts/:id/sync?wait=true` waits before answering 202 "running". */
   syncWaitMs?: number;
   /** A Temporal call taking longer than this answers 503 (the status query falls back to MongoDB). */
