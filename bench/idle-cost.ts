@@ -138,6 +138,7 @@ export const idleCostBench: BenchModule = {
 
       // The real receiver, so the channel's verification push reaches the workflow as in production.
       const config = loadConfig({
+        LOCAL_MODE: '1', // all on loopback
         CRONOFY_CLIENT_ID: BENCH_CLIENT_ID,
         CRONOFY_CLIENT_SECRET: BENCH_SECRET,
         CRONOFY_API_URL: sim.url,

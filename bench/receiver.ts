@@ -81,6 +81,7 @@ function startReceiverProcess(temporalAddress: string): Promise<{ child: ChildPr
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: {
         ...process.env,
+        LOCAL_MODE: '1', // all on loopback
         CRONOFY_CLIENT_ID: 'bench',
         CRONOFY_CLIENT_SECRET: SECRET,
         TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
@@ -208,23 +209,30 @@ export const receiverBench: BenchModule = {
       connection = await Connection.connect({ address: temporal.address });
       const client = new Client({ connection, namespace: 'default' });
 
-      const body = Buffer.from(
-        JSON.stringify({
-          notification: { type: 'change', changes_since: '2026-03-01T10:00:00Z' },
-          channel: {
-            channel_id: 'chn_bench',
-            callback_url: `${PUBLIC_URL}/cronofy/notifications/x`,
-            filters: {},
-          },
-        }),
-      );
-      const headers = {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': String(body.length),
-        'cronofy-hmac-sha256': signatureHeader(body, [SECRET]),
+      // One signed body per account: a push names its account in `channel.callback_url`, and the
+      // receiver refuses it on any other account's path. Built before the clock starts.
+      const signedFor = (accountId: string) => {
+        const body = Buffer.from(
+          JSON.stringify({
+            notification: { type: 'change', changes_since: '2026-03-01T10:00:00Z' },
+            channel: {
+              channel_id: 'chn_bench',
+              callback_url: `${PUBLIC_URL}/cronofy/notifications/${accountId}`,
+              filters: {},
+            },
+          }),
+        );
+        const headers = {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': String(body.length),
+          'cronofy-hmac-sha256': signatureHeader(body, [SECRET]),
+        };
+        return { body, headers };
       };
+      const pushes = Array.from({ length: accounts }, (_, i) => signedFor(`r-${i}`));
       const viaReceiver = (i: number) =>
         new Promise<boolean>((resolve) => {
+          const { body, headers } = pushes[i % accounts] as ReturnType<typeof signedFor>;
           const req = http.request(
             {
               host: base.hostname,

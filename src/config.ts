@@ -51,6 +51,12 @@ export interface Config {
   http: {
     host: string;
     port: number;
+    /**
+     * Where `/metrics` and `/docs` are served instead of the public port, if set: a listener for
+     * Prometheus and operators that the load balancer does not expose.
+     */
+    internalPort: number | undefined;
+    internalHost: string;
     publicUrl: string;
     /** PUBLIC_URL was set (or local mode): workers may hand it to running workflows. */
     publicUrlConfigured: boolean;
@@ -85,6 +91,36 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Which process reads the config: `PUBLIC_URL` is required where the API runs. */
+export type Role = 'all' | 'api' | 'worker';
+
+/** The minimum length of `ADMIN_TOKEN` outside local mode: 32 characters, so it cannot be guessed. */
+export const ADMIN_TOKEN_MIN_LENGTH = 32;
+
+/**
+ * Local mode's encryption key when `TOKEN_ENCRYPTION_KEY` is absent: fixed (derived from a string
+ * in this file) so that `npm run dev` restarts can still decrypt. Public knowledge, hence refused
+ * outside local mode.
+ */
+export const DEVELOPMENT_ENCRYPTION_KEY: EncryptionKey = (() => {
+  const key = createHash('sha256').update('cronofy-sync local development key').digest();
+  return { id: createHash('sha256').update(key).digest('hex').slice(0, 8), key };
+})();
+
+/** Loopback hosts: a callback URL on one of them is unreachable for Cronofy. */
+function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return (
+    h === 'localhost' ||
+    h.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(h) ||
+    h === '::1' ||
+    h === '0.0.0.0' ||
+    h === '::' ||
+    h.startsWith('::ffff:127.')
+  );
+}
 
 export const DEFAULT_TIMINGS: SyncTimings = {
   debounceQuietMs: 2_000,
@@ -138,6 +174,32 @@ function url(env: Env, name: string, fallback: string | undefined): string | und
   return raw.replace(/\/+$/, '');
 }
 
+/**
+ * `PUBLIC_URL`, where Cronofy calls us. Outside local mode it is required where the API runs (a
+ * default would create channels pointing at loopback, which Cronofy closes, and they would be
+ * recreated the same way), and must be an https URL on a host other than loopback; a worker may run
+ * without it (it then leaves callback URLs alone). Local mode defaults it to the loopback port.
+ */
+function publicUrlOf(env: Env, localMode: boolean, role: Role, port: number): string | undefined {
+  const raw = url(env, 'PUBLIC_URL', localMode ? `http://127.0.0.1:${port}` : undefined);
+  if (localMode) return raw;
+  if (raw === undefined) {
+    if (role === 'worker') return undefined;
+    throw new ConfigError('PUBLIC_URL', 'is required: the https URL Cronofy calls (or set LOCAL_MODE=1)');
+  }
+  const parsed = new URL(raw);
+  if (parsed.protocol !== 'https:') {
+    throw new ConfigError('PUBLIC_URL', `must be an https URL outside local mode; got "${raw}"`);
+  }
+  if (isLoopback(parsed.hostname)) {
+    throw new ConfigError(
+      'PUBLIC_URL',
+      `must be reachable by Cronofy, not loopback (allowed only with LOCAL_MODE=1); got "${raw}"`,
+    );
+  }
+  return raw;
+}
+
 /** Accepts 32 bytes as base64 (44 chars) or hex (64 chars); a comma-separated list for rotation. */
 export function parseEncryptionKeys(raw: string, name = 'TOKEN_ENCRYPTION_KEY'): EncryptionKey[] {
   return raw.split(',').map((part) => {
@@ -155,7 +217,7 @@ export function parseEncryptionKeys(raw: string, name = 'TOKEN_ENCRYPTION_KEY'):
   });
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
   const localMode = ['1', 'true', 'yes'].includes((str(env, 'LOCAL_MODE') ?? '').toLowerCase());
   const required = (name: string): string => {
     const v = str(env, name);
@@ -180,13 +242,32 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const port = integer(env, 'PORT', 3000, 0, 65535);
-  const host = str(env, 'HOST') ?? '0.0.0.0';
-  const publicUrl = url(env, 'PUBLIC_URL', `http://127.0.0.1:${port}`) as string;
+  // Local mode is a developer's machine: loopback unless told otherwise.
+  const host = str(env, 'HOST') ?? (localMode ? '127.0.0.1' : '0.0.0.0');
+  const internalPort =
+    str(env, 'INTERNAL_PORT') === undefined ? undefined : integer(env, 'INTERNAL_PORT', 0, 0, 65535);
+  if (internalPort !== undefined && internalPort !== 0 && internalPort === port) {
+    throw new ConfigError('INTERNAL_PORT', 'must differ from PORT');
+  }
+  const publicUrl = publicUrlOf(env, localMode, role, port);
 
   const keyRaw = str(env, 'TOKEN_ENCRYPTION_KEY');
   if (keyRaw === undefined && !localMode)
     throw new ConfigError('TOKEN_ENCRYPTION_KEY', 'is required (or set LOCAL_MODE=1)');
   const tokenEncryptionKeys = keyRaw === undefined ? [] : parseEncryptionKeys(keyRaw);
+  if (!localMode && tokenEncryptionKeys.some((k) => k.key.equals(DEVELOPMENT_ENCRYPTION_KEY.key))) {
+    throw new ConfigError(
+      'TOKEN_ENCRYPTION_KEY',
+      'is the local-mode development key, which is public; generate one with `openssl rand -base64 32`',
+    );
+  }
+  const adminToken = str(env, 'ADMIN_TOKEN');
+  if (adminToken !== undefined && !localMode && adminToken.length < ADMIN_TOKEN_MIN_LENGTH) {
+    throw new ConfigError(
+      'ADMIN_TOKEN',
+      `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`,
+    );
+  }
 
   const timings: SyncTimings = {
     debounceQuietMs: duration(env, 'DEBOUNCE_QUIET', DEFAULT_TIMINGS.debounceQuietMs),
@@ -228,13 +309,15 @@ export function loadConfig(env: Env = process.env): Config {
     http: {
       host,
       port,
-      publicUrl,
-      publicUrlConfigured: localMode || str(env, 'PUBLIC_URL') !== undefined,
+      internalPort,
+      internalHost: str(env, 'INTERNAL_HOST') ?? host,
+      publicUrl: publicUrl ?? `http://127.0.0.1:${port}`,
+      publicUrlConfigured: localMode || publicUrl !== undefined,
       maxBodyBytes: integer(env, 'NOTIFICATION_MAX_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
       // 700 ms leaves room within the 1 s promise for HTTP and a busy event loop.
       signalTimeoutMs: duration(env, 'SIGNAL_TIMEOUT', 700),
     },
-    adminToken: str(env, 'ADMIN_TOKEN'),
+    adminToken,
     metricsPort:
       str(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 1, 65535),
     tokenEncryptionKeys,

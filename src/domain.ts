@@ -40,6 +40,29 @@ export function callbackUrlFor(publicUrl: string, accountId: string): string {
   return `${publicUrl}/cronofy/notifications/${encodeURIComponent(accountId)}`;
 }
 
+const CALLBACK_PATH_SUFFIX = /\/cronofy\/notifications\/([^/]+)$/;
+
+/**
+ * The account a callback URL names (the inverse of `callbackUrlFor`), from its path suffix only:
+ * the host, scheme and any prefix a proxy adds or a `PUBLIC_URL` change moves do not matter.
+ * Undefined when the URL is not one of ours.
+ */
+export function accountIdOfCallbackUrl(callbackUrl: string): string | undefined {
+  let path: string;
+  try {
+    path = new URL(callbackUrl).pathname;
+  } catch {
+    return undefined;
+  }
+  const segment = CALLBACK_PATH_SUFFIX.exec(path)?.[1];
+  if (segment === undefined) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the account workflow takes from the worker's configuration (refreshed while it runs). */
 export interface WorkerSettings {
   timings: SyncTimings;

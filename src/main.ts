@@ -17,7 +17,7 @@ if (!['all', 'api', 'worker'].includes(role)) {
 
 let config: ReturnType<typeof loadConfig>;
 try {
-  config = loadConfig();
+  config = loadConfig(process.env, role as 'all' | 'api' | 'worker');
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(`cronofy-sync: invalid configuration: ${err.message}`);
@@ -50,7 +50,10 @@ try {
   if (role === 'all' || role === 'api') {
     const api = await startApi(config, { logger: log, metrics });
     running.push(api);
-    log.info({ url: api.url, publicUrl: config.http.publicUrl }, 'API listening');
+    log.info(
+      { url: api.url, internalUrl: api.internalUrl, publicUrl: config.http.publicUrl },
+      'API listening',
+    );
   }
   if (role === 'all' || role === 'worker') {
     const worker = await startWorker(config, { logger: log, metrics });

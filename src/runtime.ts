@@ -2,7 +2,6 @@
  * Wires real dependencies for the two roles: the API (receiver + admin) and the worker.
  * `main.ts` picks the roles; tests and `npm run dev` call these directly with their own config.
  */
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -10,10 +9,11 @@ import type { FastifyInstance } from 'fastify';
 import { type Db, MongoClient } from 'mongodb';
 import { createActivities } from './activities/index.js';
 import { buildApp } from './api/app.js';
+import { buildInternalServer } from './api/server.js';
 import { WorkerLeases } from './budget/leases.js';
 import { RateLimiter } from './budget/rate-limiter.js';
 import { startBudgetShare } from './budget/shares.js';
-import type { Config, EncryptionKey } from './config.js';
+import { type Config, DEVELOPMENT_ENCRYPTION_KEY, type EncryptionKey } from './config.js';
 import { cronofySettings } from './cronofy/client-factory.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -31,12 +31,14 @@ export interface Closeable {
   close(): Promise<void>;
 }
 
-/** Local mode without a key: a fixed, loudly insecure key so `npm run dev` restarts can still decrypt. */
+/**
+ * Local mode without a key: a fixed, loudly insecure key so `npm run dev` restarts can still
+ * decrypt (loadConfig refuses it outside local mode).
+ */
 function encryptionKeys(config: Config, log: Logger): EncryptionKey[] {
   if (config.tokenEncryptionKeys.length > 0) return config.tokenEncryptionKeys;
   log.warn('TOKEN_ENCRYPTION_KEY not set (local mode): using an insecure development key');
-  const key = createHash('sha256').update('cronofy-sync local development key').digest();
-  return [{ id: createHash('sha256').update(key).digest('hex').slice(0, 8), key }];
+  return [DEVELOPMENT_ENCRYPTION_KEY];
 }
 
 export async function connectMongo(config: Config): Promise<{ client: MongoClient; db: Db; ttl: boolean }> {
@@ -47,8 +49,77 @@ export async function connectMongo(config: Config): Promise<{ client: MongoClien
   return { client, db, ttl };
 }
 
+/** How long the API waits between attempts to reach MongoDB while it has not answered yet. */
+const MONGO_RETRY_MS = 1_000;
+
+export interface BackgroundMongo extends Closeable {
+  client: MongoClient;
+  db: Db;
+  /** MongoDB has answered and the indexes exist. */
+  ready(): boolean;
+  /** Resolves once `ready()` (never rejects; pending forever if closed first). */
+  whenReady: Promise<void>;
+}
+
+/**
+ * MongoDB for the API role, connected in the background: the receiver needs only Temporal, so a
+ * MongoDB outage at start must not keep the process from serving pushes. Until MongoDB answers
+ * (and the indexes are created) `ready()` is false and the admin API answers 503; this keeps trying
+ * every second, so nothing needs restarting when it comes back. Once connected, the driver rides
+ * out later outages by itself (the admin API answers 503 meanwhile: error-handler.ts).
+ */
+export function backgroundMongo(config: Config, log: Logger): BackgroundMongo {
+  const client = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 5000 });
+  const db = client.db(config.mongo.db);
+  let ready = false;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  let markReady: () => void = () => undefined;
+  const whenReady = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  const loop = (async () => {
+    for (let attempt = 1; !closed; attempt++) {
+      try {
+        // Explicitly: a failed first connect leaves the client's topology closed, and operations
+        // would not reconnect by themselves; `connect()` makes a new one.
+        await client.connect();
+        await ensureIndexes(db);
+        ready = true;
+        markReady();
+        if (attempt > 1) log.info('MongoDB answered: the admin API is available');
+        return;
+      } catch (err) {
+        if (closed) return;
+        if (attempt === 1) log.warn({ err }, 'MongoDB unreachable: admin API answers 503 until it answers');
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, MONGO_RETRY_MS).unref();
+        });
+      }
+    }
+  })();
+  return {
+    client,
+    db,
+    ready: () => ready,
+    whenReady,
+    async close() {
+      closed = true;
+      wake?.();
+      await client.close().catch(() => undefined);
+      await loop;
+    },
+  };
+}
+
 export interface ApiRuntime extends Closeable {
   app: FastifyInstance;
+  /** The internal listener's app (`/metrics`, `/docs`), when `INTERNAL_PORT` is set. */
+  internal: FastifyInstance | undefined;
+  internalUrl: string | undefined;
+  /** Resolves once MongoDB has answered and the admin API serves. */
+  mongoReady: Promise<void>;
   workflows: AccountWorkflows;
   metrics: Metrics;
   url: string;
@@ -59,7 +130,8 @@ export async function startApi(
   opts: { logger?: Logger; listen?: boolean; searchAttributes?: boolean; metrics?: Metrics } = {},
 ): Promise<ApiRuntime> {
   const log = opts.logger ?? createLogger(config.logLevel);
-  const mongo = await connectMongo(config);
+  // Background: the receiver starts and serves while MongoDB is down (admin API: 503 until it answers).
+  const mongo = backgroundMongo(config, log);
   // Lazy: the API starts (and answers 503) while Temporal is down, and reconnects by itself.
   const temporal = lazyClosableConnection(connectionOptions(config.temporal.connection));
   const { connection } = temporal;
@@ -73,19 +145,44 @@ export async function startApi(
     metrics,
     tokenKeys: encryptionKeys(config, log),
     searchAttributes: opts.searchAttributes,
+    storeReady: mongo.ready,
   });
   let url = '';
-  if (opts.listen !== false) url = await app.listen({ host: config.http.host, port: config.http.port });
+  let internal: FastifyInstance | undefined;
+  let internalUrl: string | undefined;
+  try {
+    if (opts.listen !== false) url = await app.listen({ host: config.http.host, port: config.http.port });
+    if (config.http.internalPort !== undefined) {
+      await app.ready();
+      internal = await buildInternalServer({ metrics, logger: log, openapi: app.swagger() as never });
+      if (opts.listen !== false) {
+        internalUrl = await internal.listen({
+          host: config.http.internalHost,
+          port: config.http.internalPort,
+        });
+      }
+    }
+  } catch (err) {
+    await app.close();
+    await internal?.close();
+    await temporal.close().catch(() => undefined);
+    await mongo.close();
+    throw err;
+  }
   return {
     app,
+    internal,
+    internalUrl,
     workflows,
     metrics,
     url,
+    mongoReady: mongo.whenReady,
     async close() {
       // Stop accepting, finish in-flight requests, then drop connections.
       await app.close();
+      await internal?.close();
       await temporal.close().catch(() => undefined);
-      await mongo.client.close();
+      await mongo.close();
     },
   };
 }

@@ -183,6 +183,9 @@ export async function startServiceStack<Api extends Closable, Worker extends Clo
     const port = o.port ?? (await freePort());
     const apiUrl = `http://${LOOPBACK}:${port}`;
     const env = definedOnly({
+      // Everything is on loopback (local mode, tests, benchmarks): a loopback PUBLIC_URL and the
+      // short test credentials are only accepted in local mode.
+      LOCAL_MODE: '1',
       ...o.baseEnv,
       CRONOFY_CLIENT_ID: c.clientId,
       CRONOFY_CLIENT_SECRET: c.clientSecret,

@@ -1,13 +1,23 @@
 /**
- * MongoDB-only activities: what the workflow reads of the registration, and what it records about
- * the account (its channel, its state, the end of a deregistration).
+ * Bookkeeping activities: what the workflow reads of the registration, and what it records about
+ * the account (its channel, its state, the end of a deregistration). MongoDB only, except that a
+ * purge also revokes the account's Cronofy authorization.
  */
+
+import type { DataCenter } from '../cronofy/types.js';
 import type { SyncState } from '../domain.js';
+import { purgeAccount } from '../store/account-purge.js';
 import type { AccountsRepo } from '../store/accounts-repo.js';
 import type { EventsRepo } from '../store/events-repo.js';
+import type { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import type { AccountInfoResult } from '../workflows/messages.js';
 
-export function bookkeepingActivities(deps: { accounts: AccountsRepo; events: EventsRepo }) {
+export function bookkeepingActivities(deps: {
+  accounts: AccountsRepo;
+  events: EventsRepo;
+  syncRuns: SyncRunsRepo;
+  revokeToken(dataCenter: DataCenter, token: string): Promise<void>;
+}) {
   return {
     async loadAccount({ accountId }: { accountId: string }): Promise<AccountInfoResult> {
       const a = await deps.accounts.get(accountId);
@@ -30,10 +40,9 @@ export function bookkeepingActivities(deps: { accounts: AccountsRepo; events: Ev
 
     async finishDeregistration(input: { accountId: string; purge: boolean }): Promise<void> {
       await deps.accounts.markDeregistered(input.accountId);
-      if (input.purge) {
-        await deps.events.deleteAccount(input.accountId);
-        await deps.accounts.delete(input.accountId);
-      }
+      // After the workflow closed the channel: revokes the authorization, then deletes the events,
+      // the sync runs and the account (../store/account-purge.ts).
+      if (input.purge) await purgeAccount(deps, input.accountId);
     },
   };
 }

@@ -3,7 +3,7 @@
  * one place that sets it, the non-retryable flag, and the next retry delay from `Retry-After`.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { CronofyClientError, CronofyError, CronofyRateLimitedError } from '../cronofy/errors.js';
+import { CronofyError, CronofyRateLimitedError } from '../cronofy/errors.js';
 import { ACCOUNT_NOT_REGISTERED } from '../workflows/failures.js';
 
 export function accountNotRegistered(accountId: string): ApplicationFailure {
@@ -22,7 +22,10 @@ export function toTemporalFailure(err: unknown): unknown {
     nonRetryable: !err.retryable,
     // Honour Cronofy's Retry-After; it still counts against the retry window.
     nextRetryDelay: err instanceof CronofyRateLimitedError ? err.retryAfterMs : undefined,
-    details: [{ status: err.status ?? null, body: err instanceof CronofyClientError ? err.body : undefined }],
+    // Status only: failures are kept in workflow history, and Cronofy's 4xx bodies may quote back
+    // what it was sent (emails, event text). The message carries the error's safe summary
+    // (the OAuth error code, the names of invalid fields: errors.ts `describeBody`).
+    details: [{ status: err.status ?? null }],
     cause: err,
   });
 }

@@ -115,7 +115,14 @@ export function createActivities(deps: ActivityDeps) {
       );
     },
     ...channelActivities({ accounts: deps.accounts, liveAccount, cronofyFor }),
-    ...bookkeepingActivities({ accounts: deps.accounts, events: deps.events }),
+    ...bookkeepingActivities({
+      accounts: deps.accounts,
+      events: deps.events,
+      syncRuns: deps.syncRuns,
+      // Background priority: a purge is never urgent. Cronofy errors become Temporal failures.
+      revokeToken: (dataCenter, token) =>
+        withCronofyFailures(() => clientFor(dataCenter, 'background').revokeToken(token)),
+    }),
     ...settingsActivities(deps.settings),
     ...profileActivities({ liveAccount, cronofyFor }),
   };

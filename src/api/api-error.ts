@@ -21,6 +21,10 @@ export const notFound = (accountId: string): ApiError =>
 export const accountClosed = (accountId: string): ApiError =>
   new ApiError(409, 'account_closed', `account ${accountId} is deregistered; register it again first`);
 
+/** MongoDB has not answered yet (or stopped answering): the caller may retry. */
+export const mongoUnavailable = (): ApiError =>
+  new ApiError(503, 'mongo_unavailable', 'MongoDB is not reachable; retry later');
+
 /** Temporal is unreachable or slow: the caller may retry. */
 export const temporalUnavailable = (): ApiError =>
   new ApiError(503, 'temporal_unavailable', 'Temporal did not answer; retry later');

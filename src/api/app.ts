@@ -15,6 +15,7 @@ import { AccountsRepo } from '../store/accounts-repo.js';
 import { collections } from '../store/db.js';
 import { EventsReader } from '../store/events-query.js';
 import { EventsRepo } from '../store/events-repo.js';
+import { OAuthNoncesRepo } from '../store/oauth-nonces-repo.js';
 import { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import { TokenCrypto } from '../store/token-crypto.js';
 import { AccountWorkflows } from '../temporal/account-workflows.js';
@@ -32,6 +33,11 @@ export interface AppDeps {
   searchAttributes?: boolean;
   /** Tests: a shorter limit on Temporal calls than the default 10 s. */
   temporalTimeoutMs?: number;
+  /**
+   * Whether MongoDB has answered and its indexes exist (`startApi` connects in the background);
+   * absent = it has (the caller connected first).
+   */
+  storeReady?: () => boolean;
 }
 
 export interface App {
@@ -62,10 +68,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         return true;
       },
       mongo: async () => {
+        if (deps.storeReady && !deps.storeReady()) return false;
         await db.command({ ping: 1 });
         return true;
       },
     },
+    storeReady: deps.storeReady,
     admin: {
       config,
       workflows,
@@ -73,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       events: new EventsRepo(c.events),
       eventsReader: new EventsReader(c.events),
       syncRuns: new SyncRunsRepo(c.syncRuns),
+      oauthNonces: new OAuthNoncesRepo(c.oauthNonces),
       cronofy: cronofyClientFactory(cronofySettings(config)),
       temporalTimeoutMs: deps.temporalTimeoutMs,
     },

@@ -17,9 +17,15 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
+import {
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
 import type { Metrics } from '../metrics.js';
 import { InvalidCursorError } from '../store/events-query.js';
-import { ApiError } from './api-error.js';
+import { ApiError, mongoUnavailable } from './api-error.js';
 import { NOTIFICATION_ROUTE } from './receiver.js';
 
 /** Fastify's own client errors, mapped to the contract's statuses with our JSON body. */
@@ -45,6 +51,15 @@ const FASTIFY_ERRORS: Record<string, { status: number; error: string; message?: 
 function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof InvalidCursorError) return new ApiError(400, 'invalid_cursor', err.message);
+  // MongoDB went away after it had answered: the same 503 as before it first answered.
+  if (
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNetworkError ||
+    err instanceof MongoNotConnectedError ||
+    err instanceof MongoTopologyClosedError
+  ) {
+    return mongoUnavailable();
+  }
   return undefined;
 }
 

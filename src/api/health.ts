@@ -1,4 +1,12 @@
-/** `/healthz` (process up), `/readyz` (Temporal and MongoDB reachable), `/metrics` (Prometheus). */
+/**
+ * `/healthz` (process up), `/readyz` (the full API: Temporal and MongoDB reachable),
+ * `/readyz/receiver` (the receiver alone: Temporal reachable) and `/metrics` (Prometheus; on the
+ * internal listener instead when `INTERNAL_PORT` is set, see server.ts).
+ *
+ * Two readiness probes because the roles need different things: the receiver only hands
+ * notifications to Temporal, so a MongoDB outage must not pull healthy receivers out of a load
+ * balancer; the admin and read API needs both.
+ */
 import type { FastifyInstance } from 'fastify';
 import { withTimeout } from '../lib/timeout.js';
 import type { Metrics } from '../metrics.js';
@@ -18,14 +26,19 @@ const check = (p: Promise<boolean>): Promise<boolean> =>
     () => false,
   );
 
-export async function healthRoutes(app: FastifyInstance, deps: { metrics: Metrics; readiness: Readiness }) {
+export async function healthRoutes(app: FastifyInstance, deps: { readiness: Readiness }) {
   app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up' } }, async () => ({
     status: 'ok',
   }));
 
   app.get(
     '/readyz',
-    { schema: { tags: ['health'], summary: 'Temporal and MongoDB are reachable' } },
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'The full API is ready: Temporal and MongoDB are reachable',
+      },
+    },
     async (_req, reply) => {
       const [temporal, mongo] = await Promise.all([
         check(deps.readiness.temporal()),
@@ -36,6 +49,22 @@ export async function healthRoutes(app: FastifyInstance, deps: { metrics: Metric
     },
   );
 
+  app.get(
+    '/readyz/receiver',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'The receiver is ready: Temporal is reachable (MongoDB is not needed to take pushes)',
+      },
+    },
+    async (_req, reply) => {
+      const temporal = await check(deps.readiness.temporal());
+      return reply.code(temporal ? 200 : 503).send({ status: temporal ? 'ready' : 'not_ready', temporal });
+    },
+  );
+}
+
+export async function metricsRoute(app: FastifyInstance, deps: { metrics: Metrics }) {
   app.get(
     '/metrics',
     { schema: { tags: ['health'], summary: 'Prometheus metrics' } },

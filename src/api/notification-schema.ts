@@ -22,10 +22,11 @@ export const notificationBodySchema = {
     },
     channel: {
       type: 'object',
-      required: ['channel_id'],
+      // `callback_url` is what binds a signed body to its account: required (see receiver.ts).
+      required: ['channel_id', 'callback_url'],
       properties: {
         channel_id: { type: 'string', minLength: 1, maxLength: 200 },
-        callback_url: { type: 'string' },
+        callback_url: { type: 'string', minLength: 1, maxLength: 2048 },
         filters: { type: 'object' },
       },
     },

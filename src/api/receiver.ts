@@ -2,7 +2,13 @@
  * `POST /cronofy/notifications/:accountId`: the callback URL Cronofy calls.
  *
  * Order matters: HMAC over the raw bytes first (an unsigned request learns nothing, and nothing is
- * signalled), then the body, then the durable hand-off to the account's workflow. Answers 202 only
+ * signalled), then the body, then that the signed body was sent for this account, then the durable
+ * hand-off to the account's workflow.
+ *
+ * Cronofy's signature carries no timestamp or nonce, so a captured push replays and still verifies.
+ * What it does sign is `channel.callback_url`, the URL the channel was created with: comparing its
+ * path suffix with the path's account id confines a replay to the account it was sent for (403
+ * otherwise), where the workflow coalesces it. Answers 202 only
  * once the signal is accepted by Temporal, so a 2xx means nothing can be lost; Temporal trouble is
  * 503 within `signalTimeoutMs` (a hard cap, see `handOffTimeout`) so Cronofy retries well inside its
  * 5-second limit. No database work happens here: channel checks belong to the workflow.
@@ -11,7 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { verifyCronofyHmac } from '../cronofy/hmac.js';
 import { KNOWN_NOTIFICATION_TYPES } from '../cronofy/types.js';
-import { ACCOUNT_ID_RE } from '../domain.js';
+import { ACCOUNT_ID_RE, accountIdOfCallbackUrl } from '../domain.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountWorkflows } from '../temporal/account-workflows.js';
@@ -105,6 +111,7 @@ export async function receiverRoutes(app: FastifyInstance, deps: ReceiverDeps): 
           },
           400: errorBody,
           401: errorBody,
+          403: errorBody,
           413: errorBody,
           415: errorBody,
           503: errorBody,
@@ -139,6 +146,18 @@ export async function receiverRoutes(app: FastifyInstance, deps: ReceiverDeps): 
       const { notification, channel } = checked.body;
       const type = notification.type;
       const label = typeLabel(type);
+      // The schema requires `callback_url`; a body signed for another account (or for no account
+      // of ours) reaches neither Temporal nor the log of accepted pushes.
+      if (accountIdOfCallbackUrl(channel.callback_url ?? '') !== accountId) {
+        req.log.warn({ accountId, type, channelId: channel.channel_id }, 'signed push names another account');
+        return reply4xx(
+          reply,
+          403,
+          'account_mismatch',
+          'the signed channel.callback_url does not name this account',
+          label,
+        );
+      }
       if (!SIGNALLED_TYPES.has(type)) {
         req.log.info(
           { accountId, type, channelId: channel.channel_id },

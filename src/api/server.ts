@@ -2,6 +2,10 @@
  * The HTTP app: receiver, health, metrics, the OpenAPI document (and the admin and read API when
  * its deps are given). Built by a factory from injected dependencies, so tests call
  * `app.inject()` with real or fake collaborators; `buildApp` (./app.ts) wires the real ones.
+ *
+ * With `INTERNAL_PORT` set, `/metrics` and `/docs` leave the public app for a second, internal one
+ * (`buildInternalServer`): the public port is what the load balancer exposes to Cronofy and the
+ * world, and neither the process metrics nor the API's map belong there.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -10,8 +14,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountWorkflows } from '../temporal/account-workflows.js';
+import { mongoUnavailable } from './api-error.js';
 import { frameworkErrors, installErrorHandlers } from './error-handler.js';
-import { healthRoutes, type Readiness } from './health.js';
+import { healthRoutes, metricsRoute, type Readiness } from './health.js';
 import { receiverRoutes } from './receiver.js';
 import { accountsRoutes } from './routes/accounts.js';
 import type { AdminDeps } from './routes/admin-deps.js';
@@ -26,6 +31,11 @@ export interface ServerDeps {
   readiness: Readiness;
   /** The admin and read API's collaborators; without them the app is the receiver alone. */
   admin?: AdminDeps;
+  /**
+   * Whether MongoDB has answered (and its indexes exist). Until it does, the admin and read API
+   * answers 503 `mongo_unavailable`; the receiver, which needs only Temporal, is unaffected.
+   */
+  storeReady?: () => boolean;
   logger: Logger;
 }
 
@@ -74,6 +84,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   installErrorHandlers(app, deps);
 
+  // The document is generated from this app's routes either way; only where it is served moves.
+  const internal = deps.config.http.internalPort !== undefined;
   await app.register(swagger, {
     openapi: {
       info: {
@@ -86,15 +98,45 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (!internal) await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(async (scope) => receiverRoutes(scope, deps));
   await app.register(async (scope) => healthRoutes(scope, deps));
-  if (deps.admin) {
-    // Each plugin adds its own bearer hook and strict validation, in its own scope.
-    await app.register(accountsRoutes, deps.admin);
-    await app.register(eventsRoutes, deps.admin);
-    await app.register(oauthRoutes, deps.admin);
+  if (!internal) await app.register(async (scope) => metricsRoute(scope, deps));
+  const admin = deps.admin;
+  if (admin) {
+    await app.register(async (scope) => {
+      const storeReady = deps.storeReady;
+      // preHandler runs after each plugin's bearer check (onRequest) and validation: a caller
+      // without the token learns nothing about MongoDB.
+      if (storeReady) {
+        scope.addHook('preHandler', async () => {
+          if (!storeReady()) throw mongoUnavailable();
+        });
+      }
+      // Each plugin adds its own bearer hook and strict validation, in its own scope.
+      await scope.register(accountsRoutes, admin);
+      await scope.register(eventsRoutes, admin);
+      await scope.register(oauthRoutes, admin);
+    });
   }
+  return app as unknown as FastifyInstance;
+}
+
+/**
+ * The internal listener (`INTERNAL_PORT`): `/metrics`, `/docs` (the public app's OpenAPI document,
+ * generated from its routes) and `/healthz`. Built after the public app is ready, from its document.
+ */
+export async function buildInternalServer(deps: {
+  metrics: Metrics;
+  logger: Logger;
+  openapi: Record<string, unknown>;
+}): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.logger, requestTimeout: REQUEST_TIMEOUT_MS });
+  installErrorHandlers(app, deps);
+  await app.register(swagger, { mode: 'static', specification: { document: deps.openapi as never } });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(async (scope) => metricsRoute(scope, deps));
+  app.get('/healthz', async () => ({ status: 'ok' }));
   return app as unknown as FastifyInstance;
 }

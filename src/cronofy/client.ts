@@ -272,6 +272,21 @@ export class CronofyClient {
     return this.#token({ grant_type: 'authorization_code', code, redirect_uri: redirectUri }, false);
   }
 
+  /**
+   * `POST /oauth/token/revoke` `{ client_id, client_secret, token }`: ends the authorization the
+   * token (refresh or access) belongs to. Used when an account is purged.
+   */
+  async revokeToken(token: string): Promise<void> {
+    const url = this.#url('oauth/token/revoke');
+    const answer = await this.#send({
+      method: 'POST',
+      url,
+      route: '/oauth/token/revoke',
+      body: { client_id: this.#clientId, client_secret: this.#clientSecret, token },
+    });
+    if (!isOk(answer.status)) throw errorFor('POST', url.pathname, answer);
+  }
+
   async #token(grant: Record<string, string>, invalidGrantIsRevoked: boolean): Promise<TokenResponse> {
     const url = this.#url('oauth/token');
     const answer = await this.#send({

@@ -114,6 +114,10 @@ export class CronofyApi {
       if (method !== 'POST') return respond(404, {});
       return this.#token(await readParams(req), respond);
     }
+    if (path === '/oauth/token/revoke') {
+      if (method !== 'POST') return respond(404, {});
+      return this.#revoke(await readParams(req), respond);
+    }
     if (!path.startsWith('/v1/')) return respond(404, {});
 
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(String(req.headers.authorization ?? ''))?.[1];
@@ -287,6 +291,26 @@ export class CronofyApi {
     respond(200, { channel });
     // Cronofy verifies the callback right after creating the channel.
     setImmediate(() => this.#d.deliverer.notify(accountId, channel, { type: 'verification' }));
+  }
+
+  /**
+   * `POST /oauth/token/revoke`: a refresh or access token ends its account's authorization (its
+   * tokens stop working). An unknown token is answered 200 too (RFC 7009: nothing to revoke).
+   */
+  #revoke(params: Record<string, unknown>, respond: Respond) {
+    const { opts, state } = this.#d;
+    const { client_id: clientId, client_secret: clientSecret, token } = params;
+    if (
+      clientId !== opts.clientId ||
+      typeof clientSecret !== 'string' ||
+      !opts.clientSecrets.includes(clientSecret)
+    ) {
+      return respond(401, { error: 'invalid_client' });
+    }
+    if (typeof token !== 'string' || token === '') return respond(400, { error: 'invalid_request' });
+    const accountId = state.accountOfToken(token);
+    if (accountId !== undefined) state.revoke(accountId);
+    return respond(200, {});
   }
 
   #token(params: Record<string, unknown>, respond: Respond) {

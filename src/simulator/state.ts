@@ -200,6 +200,11 @@ export class SimState {
       if (state.accountId === accountId) this.#accessTokens.delete(token);
   }
 
+  /** The account a refresh or live access token belongs to, if any. */
+  accountOfToken(token: string): string | undefined {
+    return this.#refreshTokens.get(token) ?? this.authenticate(token);
+  }
+
   revoke(accountId: string): void {
     const account = this.account(accountId);
     account.revoked = true;

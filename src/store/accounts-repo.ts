@@ -15,6 +15,8 @@ export interface RegisterInput {
   dataCenter: DataCenter;
   calendarIds: string[] | null;
   accessTokenExpiresAt?: Date | null;
+  /** The Cronofy identity the tokens belong to, when known (OAuth callback). */
+  cronofySub?: string;
 }
 
 export interface PlainTokens {
@@ -37,28 +39,43 @@ export class AccountsRepo {
 
   /**
    * Idempotent: registering again replaces tokens and settings, keeps channel and history.
-   * Registering a deregistered (not purged) account makes it live again.
+   * Registering a deregistered (not purged) account makes it live again. While a deregistration is
+   * in progress (`markDeregistering`, not yet `markDeregistered`) nothing is written and the answer
+   * is `deregistering`: the workflow would close the account again right after.
    */
-  async register(input: RegisterInput): Promise<{ created: boolean }> {
+  async register(input: RegisterInput): Promise<{ created: boolean; deregistering?: true }> {
     const now = this.now();
-    const res = await this.accounts.updateOne(
-      { _id: input.accountId },
-      {
-        $set: {
-          accountId: input.accountId,
-          dataCenter: input.dataCenter,
-          calendarIds: input.calendarIds,
-          accessToken: this.crypto.encrypt(input.accessToken, input.accountId),
-          refreshToken: this.crypto.encrypt(input.refreshToken, input.accountId),
-          accessTokenExpiresAt: input.accessTokenExpiresAt ?? null,
-          updatedAt: now,
-          deregisteredAt: null,
+    // Matches no document while a deregistration is in progress: the upsert then tries to insert
+    // a second document with the same _id, which fails (E11000) without writing anything.
+    const notDeregistering = {
+      $or: [{ deregisterRequestedAt: null }, { deregisteredAt: { $ne: null } }],
+    };
+    let res: Awaited<ReturnType<Collection<AccountDoc>['updateOne']>>;
+    try {
+      res = await this.accounts.updateOne(
+        { _id: input.accountId, ...notDeregistering } as never,
+        {
+          $set: {
+            accountId: input.accountId,
+            dataCenter: input.dataCenter,
+            calendarIds: input.calendarIds,
+            accessToken: this.crypto.encrypt(input.accessToken, input.accountId),
+            refreshToken: this.crypto.encrypt(input.refreshToken, input.accountId),
+            accessTokenExpiresAt: input.accessTokenExpiresAt ?? null,
+            ...(input.cronofySub === undefined ? {} : { cronofySub: input.cronofySub }),
+            updatedAt: now,
+            deregisteredAt: null,
+            deregisterRequestedAt: null,
+          },
+          $inc: { tokenVersion: 1 },
+          $setOnInsert: { createdAt: now, state: 'active', channelId: '' },
         },
-        $inc: { tokenVersion: 1 },
-        $setOnInsert: { createdAt: now, state: 'active', channelId: '' },
-      },
-      { upsert: true },
-    );
+        { upsert: true },
+      );
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return { created: false, deregistering: true };
+      throw err;
+    }
     const created = res.upsertedCount > 0;
     // `state` is the workflow's to keep, except that a closed account coming back starts active
     // (its new workflow only records state changes, and it starts from `active`).
@@ -74,7 +91,12 @@ export class AccountsRepo {
    */
   async replaceTokens(
     accountId: string,
-    tokens: { accessToken: string; refreshToken: string; accessTokenExpiresAt?: Date | null },
+    tokens: {
+      accessToken: string;
+      refreshToken: string;
+      accessTokenExpiresAt?: Date | null;
+      cronofySub?: string;
+    },
   ): Promise<boolean> {
     const res = await this.accounts.updateOne(
       { _id: accountId, deregisteredAt: null },
@@ -83,6 +105,7 @@ export class AccountsRepo {
           accessToken: this.crypto.encrypt(tokens.accessToken, accountId),
           refreshToken: this.crypto.encrypt(tokens.refreshToken, accountId),
           accessTokenExpiresAt: tokens.accessTokenExpiresAt ?? null,
+          ...(tokens.cronofySub === undefined ? {} : { cronofySub: tokens.cronofySub }),
           updatedAt: this.now(),
         },
         $inc: { tokenVersion: 1 },
@@ -152,11 +175,27 @@ export class AccountsRepo {
     await this.accounts.updateOne({ _id: accountId }, { $set: { state, updatedAt: this.now() } });
   }
 
+  /** A deregistration was handed to the workflow: `register` answers `deregistering` until it ends. */
+  async markDeregistering(accountId: string): Promise<void> {
+    await this.accounts.updateOne(
+      { _id: accountId, deregisteredAt: null },
+      { $set: { deregisterRequestedAt: this.now() } },
+    );
+  }
+
   async markDeregistered(accountId: string): Promise<void> {
     const now = this.now();
     await this.accounts.updateOne(
       { _id: accountId },
-      { $set: { state: 'closed', channelId: '', deregisteredAt: now, updatedAt: now } },
+      {
+        $set: {
+          state: 'closed',
+          channelId: '',
+          deregisteredAt: now,
+          deregisterRequestedAt: null,
+          updatedAt: now,
+        },
+      },
     );
   }
 }

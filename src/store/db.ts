@@ -7,6 +7,7 @@ import type { DataCenter } from '../cronofy/types.js';
 import type { SyncKind, SyncState } from '../domain.js';
 import type { EventDoc } from './event-mapping.js';
 import type { DriftCounts } from './events-repo.js';
+import type { OAuthNonceDoc } from './oauth-nonces-repo.js';
 import type { EncryptedValue } from './token-crypto.js';
 
 export type { SyncKind, SyncState } from '../domain.js';
@@ -27,6 +28,13 @@ export interface AccountDoc {
   createdAt: Date;
   updatedAt: Date;
   deregisteredAt: Date | null;
+  /** The Cronofy identity (`sub`) the tokens belong to, from the OAuth callback; absent for API-registered accounts. */
+  cronofySub?: string | null;
+  /**
+   * Set when `DELETE /accounts/:id` hands the deregistration to the workflow, cleared when it
+   * finishes: registering meanwhile would be undone by it, so it is refused (409).
+   */
+  deregisterRequestedAt?: Date | null;
 }
 
 export interface SyncRunDoc {
@@ -92,6 +100,7 @@ export interface Collections {
   events: Collection<EventDoc>;
   accounts: Collection<AccountDoc>;
   syncRuns: Collection<SyncRunDoc>;
+  oauthNonces: Collection<OAuthNonceDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -99,6 +108,7 @@ export function collections(db: Db): Collections {
     events: db.collection<EventDoc>('events'),
     accounts: db.collection<AccountDoc>('accounts'),
     syncRuns: db.collection<SyncRunDoc>('sync_runs'),
+    oauthNonces: db.collection<OAuthNonceDoc>('oauth_nonces'),
   };
 }
 
@@ -143,6 +153,12 @@ export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
     { key: { accountId: 1, syncedAt: 1 }, name: 'account_synced' },
   ]);
   await create(c.accounts, [{ key: { state: 1 }, name: 'state' }]);
+  // Expiry of used OAuth nonces; FerretDB v1 has no TTL: OAuthNoncesRepo also removes expired ones.
+  await c.oauthNonces
+    .createIndex({ expiresAt: 1 }, { name: 'ttl_expires', expireAfterSeconds: 0 })
+    .catch((err: { code?: number }) => {
+      if (err.code !== 238 && err.code !== 85 && err.code !== 86) throw err; // NotImplemented, option conflicts
+    });
   const have = await create(c.syncRuns, [{ key: { accountId: 1, startedAt: -1 }, name: 'account_started' }]);
   if (have.has('ttl_started')) return { ttl: true };
   if (have.has('started')) return { ttl: false };

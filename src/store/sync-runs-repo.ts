@@ -121,6 +121,11 @@ export class SyncRunsRepo {
     );
   }
 
+  /** Every run of the account (purge). */
+  async deleteAccount(accountId: string): Promise<number> {
+    return (await this.runs.deleteMany({ accountId })).deletedCount;
+  }
+
   /** The account's last syncs and last error, from its latest finished runs. */
   async summary(accountId: string): Promise<SyncRunsSummary> {
     const runs = await this.runs

@@ -218,7 +218,12 @@ describe('registration, tokens and deregistration', () => {
     expect(await call(f.app, 'DELETE', '/accounts/user-1?purge=true')).toEqual(
       expect.objectContaining({
         status: 202,
-        body: { accountId: 'user-1', purge: true, status: 'deregistering' },
+        body: {
+          accountId: 'user-1',
+          purge: true,
+          status: 'deregistering',
+          removes: ['cronofy_authorization', 'events', 'sync_runs', 'account'],
+        },
       }),
     );
     expect(f.workflows.deregister).toHaveBeenCalledWith('user-1', true);

@@ -4,8 +4,9 @@
  * unknown and closed accounts are 404 and 409; typed errors from the store map to their codes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { CronofyServerError } from '../../src/cronofy/errors.js';
 import { InvalidCursorError } from '../../src/store/events-query.js';
-import { accountInfo, call, type Fakes, fakeAdminApp } from './fakes.js';
+import { ADMIN_TOKEN, accountInfo, call, type Fakes, fakeAdminApp } from './fakes.js';
 
 let f: Fakes;
 afterEach(async () => {
@@ -65,7 +66,7 @@ describe('validation', () => {
     const notJson = await f.app.inject({
       method: 'POST',
       url: '/accounts',
-      headers: { authorization: 'Bearer unit-admin-token', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       payload: '{"accountId":',
     });
     expect(notJson.statusCode).toBe(400);
@@ -153,10 +154,65 @@ describe('unknown and closed accounts', () => {
     );
     expect(f.events.deleteAccount).not.toHaveBeenCalled();
     expect(await call(f.app, 'DELETE', '/accounts/gone-1?purge=true')).toEqual(
-      expect.objectContaining({ status: 202, body: { accountId: 'gone-1', purge: true, status: 'purged' } }),
+      expect.objectContaining({
+        status: 202,
+        body: {
+          accountId: 'gone-1',
+          purge: true,
+          status: 'purged',
+          removed: { authorization: 'revoked', events: 7, syncRuns: 3, account: true },
+        },
+      }),
+    );
+    // The authorization is revoked with the refresh token, before anything is deleted.
+    expect(f.revokeToken).toHaveBeenCalledWith('RT-gone-1');
+    expect(f.revokeToken.mock.invocationCallOrder[0]).toBeLessThan(
+      f.events.deleteAccount.mock.invocationCallOrder[0] as number,
     );
     expect(f.events.deleteAccount).toHaveBeenCalledWith('gone-1');
+    expect(f.syncRuns.deleteAccount).toHaveBeenCalledWith('gone-1');
     expect(f.accounts.delete).toHaveBeenCalledWith('gone-1');
     expect(f.workflows.deregister).not.toHaveBeenCalled();
+  });
+
+  it('a purge whose revocation Cronofy cannot answer deletes nothing: 502, retry later', async () => {
+    f = await fakeAdminApp();
+    f.stored.set('gone-2', accountInfo('gone-2', { state: 'closed', deregisteredAt: new Date() }));
+    f.revokeToken.mockRejectedValueOnce(
+      new CronofyServerError({ method: 'POST', path: '/oauth/token/revoke', status: 503 }),
+    );
+    expect(await call(f.app, 'DELETE', '/accounts/gone-2?purge=true')).toMatchObject({
+      status: 502,
+      body: { error: 'cronofy_unavailable' },
+    });
+    expect(f.events.deleteAccount).not.toHaveBeenCalled();
+    expect(f.accounts.delete).not.toHaveBeenCalled();
+  });
+
+  it('DELETE with purge on a live account: the workflow will revoke and remove everything, and the answer says so', async () => {
+    f = await fakeAdminApp();
+    f.stored.set('live-1', accountInfo('live-1'));
+    expect(await call(f.app, 'DELETE', '/accounts/live-1?purge=true')).toMatchObject({
+      status: 202,
+      body: {
+        accountId: 'live-1',
+        purge: true,
+        status: 'deregistering',
+        removes: ['cronofy_authorization', 'events', 'sync_runs', 'account'],
+      },
+    });
+    expect(f.accounts.markDeregistering).toHaveBeenCalledWith('live-1');
+    expect(f.workflows.deregister).toHaveBeenCalledWith('live-1', true);
+  });
+
+  it('registering while a deregistration is in progress is 409, and the workflow is not woken', async () => {
+    f = await fakeAdminApp();
+    f.accounts.register.mockResolvedValueOnce({ created: false, deregistering: true });
+    const res = await call(f.app, 'POST', '/accounts', {
+      body: { accountId: 'leaving-1', accessToken: 'a', refreshToken: 'r' },
+    });
+    expect(res).toMatchObject({ status: 409, body: { error: 'deregistration_in_progress' } });
+    expect(f.workflows.start).not.toHaveBeenCalled();
+    expect(f.workflows.tokensUpdated).not.toHaveBeenCalled();
   });
 });

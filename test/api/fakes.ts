@@ -15,7 +15,7 @@ import type { AccountInfo, RegisterInput } from '../../src/store/accounts-repo.j
 import type { SyncRunsSummary } from '../../src/store/sync-runs-repo.js';
 import type { AccountStatus, SyncResult } from '../../src/workflows/messages.js';
 
-export const ADMIN_TOKEN = 'unit-admin-token';
+export const ADMIN_TOKEN = 'unit-admin-token-of-at-least-32-chars';
 export const CLIENT_SECRET = 'CRN_unit_secret';
 export const PUBLIC_URL = 'https://sync.example.com';
 
@@ -113,17 +113,31 @@ export interface Fakes {
   };
   accounts: {
     get: Mock<(accountId: string) => Promise<AccountInfo | null>>;
-    register: Mock<(input: RegisterInput) => Promise<{ created: boolean }>>;
+    register: Mock<(input: RegisterInput) => Promise<{ created: boolean; deregistering?: true }>>;
     replaceTokens: Mock<(accountId: string, tokens: object) => Promise<boolean>>;
     delete: Mock<(accountId: string) => Promise<boolean>>;
+    tokens: Mock<(accountId: string) => Promise<{ accessToken: string; refreshToken: string } | null>>;
+    markDeregistering: Mock<(accountId: string) => Promise<void>>;
   };
   events: { deleteAccount: Mock<(accountId: string) => Promise<number>> };
   eventsReader: { list: Mock<(p: object) => Promise<{ events: never[]; nextCursor: string | null }>> };
-  syncRuns: { summary: Mock<(accountId: string) => Promise<SyncRunsSummary>> };
+  syncRuns: {
+    summary: Mock<(accountId: string) => Promise<SyncRunsSummary>>;
+    deleteAccount: Mock<(accountId: string) => Promise<number>>;
+  };
   cronofy: Mock<
-    (dataCenter: string) => { exchangeCode: Mock<(code: string, uri: string) => Promise<TokenResponse>> }
+    (dataCenter: string) => {
+      exchangeCode: Mock<(code: string, uri: string) => Promise<TokenResponse>>;
+      revokeToken: Mock<(token: string) => Promise<void>>;
+      userInfo: Mock<() => Promise<{ sub: string }>>;
+    }
   >;
   exchangeCode: Mock<(code: string, uri: string) => Promise<TokenResponse>>;
+  revokeToken: Mock<(token: string) => Promise<void>>;
+  /** Used OAuth nonces, in memory like `OAuthNoncesRepo`. */
+  oauthNonces: { use: Mock<(nonce: string, expiresAt: Date) => Promise<boolean>> };
+  /** What `GET /v1/userinfo` answers: the Cronofy identity behind the exchanged tokens. */
+  userInfo: Mock<() => Promise<{ sub: string }>>;
   /** Every fake's calls, for "nothing was done" checks. */
   calls(): number;
   close(): Promise<void>;
@@ -153,6 +167,10 @@ export async function fakeAdminApp(
     }),
     replaceTokens: vi.fn(async (id: string) => stored.has(id)),
     delete: vi.fn(async (id: string) => stored.delete(id)),
+    tokens: vi.fn(async (id: string) =>
+      stored.has(id) ? { accessToken: `AT-${id}`, refreshToken: `RT-${id}` } : null,
+    ),
+    markDeregistering: vi.fn(async () => undefined),
   };
   const events: Fakes['events'] = { deleteAccount: vi.fn(async () => 7) };
   const eventsReader: Fakes['eventsReader'] = {
@@ -160,9 +178,16 @@ export async function fakeAdminApp(
   };
   const syncRuns: Fakes['syncRuns'] = {
     summary: vi.fn(async () => ({ lastSyncs: {}, lastSuccessAt: null, lastFailure: null })),
+    deleteAccount: vi.fn(async () => 3),
   };
   const exchangeCode: Fakes['exchangeCode'] = vi.fn(async () => TOKENS);
-  const cronofy: Fakes['cronofy'] = vi.fn(() => ({ exchangeCode }));
+  const revokeToken: Fakes['revokeToken'] = vi.fn(async () => undefined);
+  const userInfo: Fakes['userInfo'] = vi.fn(async () => ({ sub: 'sub_fake' }));
+  const cronofy: Fakes['cronofy'] = vi.fn(() => ({ exchangeCode, revokeToken, userInfo }));
+  const usedNonces = new Set<string>();
+  const oauthNonces: Fakes['oauthNonces'] = {
+    use: vi.fn(async (nonce: string) => !usedNonces.has(nonce) && Boolean(usedNonces.add(nonce))),
+  };
   const app = await buildServer({
     config,
     metrics: createMetrics(),
@@ -177,6 +202,7 @@ export async function fakeAdminApp(
       eventsReader: eventsReader as unknown as AdminDeps['eventsReader'],
       syncRuns,
       cronofy: cronofy as unknown as AdminDeps['cronofy'],
+      oauthNonces,
       ...opts.deps,
     },
   });
@@ -186,8 +212,12 @@ export async function fakeAdminApp(
     events.deleteAccount,
     eventsReader.list,
     syncRuns.summary,
+    syncRuns.deleteAccount,
     cronofy,
     exchangeCode,
+    revokeToken,
+    userInfo,
+    oauthNonces.use,
   ];
   return {
     app,
@@ -200,6 +230,9 @@ export async function fakeAdminApp(
     syncRuns,
     cronofy,
     exchangeCode,
+    revokeToken,
+    userInfo,
+    oauthNonces,
     calls: () => all.reduce((n, f) => n + f.mock.calls.length, 0),
     close: () => app.close(),
   };

@@ -144,7 +144,8 @@ describe('docker-compose.yml', () => {
     for (const name of ['postgresql', 'temporal', 'mongo', 'api', 'worker']) {
       expect(services[name]?.healthcheck?.test, name).toBeTruthy();
     }
-    expect(String(services.api?.healthcheck?.test)).toContain('/healthz');
+    // The receiver's probe: a MongoDB outage must not mark a receiver that takes pushes unhealthy.
+    expect(String(services.api?.healthcheck?.test)).toContain('/readyz/receiver');
     expect(services['temporal-schema']?.depends_on).toEqual({ postgresql: { condition: 'service_healthy' } });
     expect(services.temporal?.depends_on).toEqual({
       'temporal-schema': { condition: 'service_completed_successfully' },
@@ -249,7 +250,10 @@ describe('observability files', () => {
     const targets = prom.scrape_configs.flatMap((c) =>
       (c.dns_sd_configs ?? []).map((d) => `${d.names.join(',')}:${d.port}`),
     );
-    expect(targets).toEqual(expect.arrayContaining(['api:3000', 'worker:9091', 'worker:9464']));
+    // The api's metrics are on its internal listener, off the public port.
+    expect(targets).toEqual(expect.arrayContaining(['api:9092', 'worker:9091', 'worker:9464']));
+    expect(targets).not.toContain('api:3000');
+    expect(services.api?.environment).toMatchObject({ INTERNAL_PORT: '9092' });
     expect(services.worker?.environment).toMatchObject({
       TEMPORAL_METRICS_PORT: '9464',
       METRICS_PORT: '9091',

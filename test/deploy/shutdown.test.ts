@@ -39,6 +39,7 @@ afterAll(async () => {
 async function serviceEnv(db: string) {
   const port = await freePort();
   const env = cleanEnv({
+    LOCAL_MODE: '1', // all on loopback
     CRONOFY_CLIENT_ID: CLIENT_ID,
     CRONOFY_CLIENT_SECRET: SECRET,
     CRONOFY_API_URL: sim.url,

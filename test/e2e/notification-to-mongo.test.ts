@@ -113,7 +113,7 @@ describe('notification → MongoDB', () => {
   it('a bad signature gets 401 and starts nothing', async () => {
     const body = JSON.stringify({
       notification: { type: 'change', changes_since: '2026-01-01T00:00:00Z' },
-      channel: { channel_id: 'chn_x' },
+      channel: { channel_id: 'chn_x', callback_url: `${stack.apiUrl}/cronofy/notifications/nobody` },
     });
     const res = await fetch(`${stack.apiUrl}/cronofy/notifications/nobody`, {
       method: 'POST',

@@ -39,6 +39,21 @@ type Json = Record<string, unknown>;
 
 const accountsColl = () => stack.db.collection<{ _id: string; accountId: string; state: string }>('accounts');
 
+/** A refresh at the simulator with `refreshToken`: its status (400 once the authorization is revoked). */
+async function refreshAtSim(refreshToken: string): Promise<number> {
+  const res = await fetch(`${stack.sim.url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_id: TEST_CLIENT_ID,
+      client_secret: TEST_SECRET,
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+    }),
+  });
+  return res.status;
+}
+
 async function inject(
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   url: string,
@@ -70,6 +85,7 @@ async function ownAdminApp(opts: {
   logs?: string[];
 }) {
   const config = loadConfig({
+    PUBLIC_URL: 'https://sync.example.test',
     CRONOFY_CLIENT_ID: TEST_CLIENT_ID,
     CRONOFY_CLIENT_SECRET: TEST_SECRET,
     CRONOFY_API_URL: stack.sim.url,
@@ -598,11 +614,22 @@ describe('an account from registration to purge, through a real port', () => {
       body: { status: 'closed' },
     });
 
-    // Purge the closed account: events and account document go.
-    expect(await stack.admin('DELETE', `/accounts/${id}?purge=true`)).toEqual({
+    // Purge the closed account: the Cronofy authorization is revoked; events, sync runs and the
+    // account document go.
+    const stored = await repo.tokens(id);
+    expect(await db.collection('sync_runs').countDocuments({ accountId: id })).toBeGreaterThan(0);
+    const purged = await stack.admin('DELETE', `/accounts/${id}?purge=true`);
+    expect(purged).toEqual({
       status: 202,
-      body: { accountId: id, purge: true, status: 'purged' },
+      body: {
+        accountId: id,
+        purge: true,
+        status: 'purged',
+        removed: { authorization: 'revoked', events: 5, syncRuns: expect.any(Number), account: true },
+      },
     });
+    expect(await refreshAtSim(stored?.refreshToken as string)).toBe(400); // invalid_grant: revoked
+    expect(await db.collection('sync_runs').countDocuments({ accountId: id })).toBe(0);
     expect(await db.collection('events').countDocuments({ accountId: id })).toBe(0);
     expect((await stack.admin('GET', `/accounts/${id}`)).status).toBe(404);
     expect((await stack.admin('GET', `/accounts/${id}/events`)).status).toBe(404);
@@ -644,12 +671,30 @@ describe('an account from registration to purge, through a real port', () => {
       'event',
     );
 
+    // A slow channel close keeps the deregistration in progress: registering meanwhile is refused
+    // (before: 200, and the workflow then closed the account it had just re-registered).
+    const stored = await new AccountsRepo(
+      collections(db).accounts,
+      new TokenCrypto(stack.config.tokenEncryptionKeys),
+    ).tokens(id);
+    sim.injectFault({ method: 'DELETE', path: /^\/v1\/channels\//, delayMs: 2_000, times: 1 });
     expect(await stack.admin('DELETE', `/accounts/${id}?purge=true`)).toEqual({
       status: 202,
-      body: { accountId: id, purge: true, status: 'deregistering' },
+      body: {
+        accountId: id,
+        purge: true,
+        status: 'deregistering',
+        removes: ['cronofy_authorization', 'events', 'sync_runs', 'account'],
+      },
+    });
+    expect(await stack.admin('POST', '/accounts', reg)).toMatchObject({
+      status: 409,
+      body: { error: 'deregistration_in_progress' },
     });
     await stack.api.workflows.result(id);
     expect(sim.channels(id)).toHaveLength(0);
+    expect(await refreshAtSim(stored?.refreshToken as string)).toBe(400); // revoked by the workflow
+    expect(await db.collection('sync_runs').countDocuments({ accountId: id })).toBe(0);
     expect(await db.collection('events').countDocuments({ accountId: id })).toBe(0);
     expect(await accountsColl().countDocuments({ _id: id })).toBe(0);
     expect((await stack.admin('GET', `/accounts/${id}`)).status).toBe(404);

@@ -147,6 +147,27 @@ describe('registration', () => {
     expect(await repo.get(a)).toMatchObject({ state: 'active', deregisteredAt: null });
   });
 
+  it('is refused while a deregistration is in progress, writing nothing; allowed once it has finished', async () => {
+    const repo = repoWith(OLD);
+    const a = acct();
+    await register(repo, a);
+    const before = await raw(a);
+    await repo.markDeregistering(a);
+    expect(await register(repo, a, tokens('new'))).toEqual({ created: false, deregistering: true });
+    expect(await repo.tokens(a)).toMatchObject(tokens(a));
+    expect(JSON.parse(await raw(a))).toMatchObject({
+      ...JSON.parse(before),
+      deregisterRequestedAt: expect.any(String),
+    });
+    await repo.markDeregistered(a);
+    expect(await register(repo, a, tokens('new'))).toEqual({ created: false });
+    expect(await repo.get(a)).toMatchObject({
+      state: 'active',
+      deregisteredAt: null,
+      deregisterRequestedAt: null,
+    });
+  });
+
   it('delete removes the document', async () => {
     const repo = repoWith(OLD);
     const a = acct();

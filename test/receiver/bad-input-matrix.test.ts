@@ -5,8 +5,9 @@
  * server keeps serving afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JSON_CT, MATRIX, type MatrixCase, SENSITIVE } from './cases.js';
+import { JSON_CT, type MatrixCase, matrix, sensitive } from './cases.js';
 import {
+  callbackUrl,
   changeBody,
   metricValue,
   type RawResponse,
@@ -17,6 +18,8 @@ import {
 } from './support.js';
 
 const ACCOUNT = 'acc_matrix-1';
+const MATRIX = matrix(ACCOUNT);
+const SENSITIVE = sensitive(ACCOUNT);
 const pathFor = (c: MatrixCase) => `/cronofy/notifications/${c.segment ?? ACCOUNT}`;
 
 describe('receiver bad-input matrix (inject, recording fake)', () => {
@@ -102,8 +105,11 @@ describe('receiver bad-input matrix (inject, recording fake)', () => {
     for (const type of types) {
       const body =
         type === 'change'
-          ? changeBody({ channelId: `chn_${type}` })
-          : JSON.stringify({ notification: { type }, channel: { channel_id: `chn_${type}` } });
+          ? changeBody({ channelId: `chn_${type}`, accountId: ACCOUNT })
+          : JSON.stringify({
+              notification: { type },
+              channel: { channel_id: `chn_${type}`, callback_url: callbackUrl(ACCOUNT) },
+            });
       const res = await r.app.inject({
         method: 'POST',
         url: `/cronofy/notifications/${ACCOUNT}`,
@@ -122,7 +128,7 @@ describe('receiver bad-input matrix (inject, recording fake)', () => {
     const before = r.workflows.calls.length;
     r.workflows.fail = new Error('14 UNAVAILABLE: connect ECONNREFUSED 127.0.0.1:7233');
     try {
-      const body = changeBody();
+      const body = changeBody({ accountId: ACCOUNT });
       const res = await r.app.inject({
         method: 'POST',
         url: `/cronofy/notifications/${ACCOUNT}`,
@@ -142,7 +148,7 @@ describe('receiver bad-input matrix (inject, recording fake)', () => {
   it('answers 503 at the signal timeout even when the hand-off never settles', async () => {
     r.workflows.hang = true;
     try {
-      const body = changeBody();
+      const body = changeBody({ accountId: ACCOUNT });
       const started = performance.now();
       const res = await r.app.inject({
         method: 'POST',
@@ -163,7 +169,7 @@ describe('receiver bad-input matrix (inject, recording fake)', () => {
   });
 
   it('still serves after the whole matrix: a valid notification, /healthz and /metrics', async () => {
-    const body = changeBody({ channelId: 'chn_after' });
+    const body = changeBody({ channelId: 'chn_after', accountId: ACCOUNT });
     const res = await r.app.inject({
       method: 'POST',
       url: `/cronofy/notifications/${ACCOUNT}`,

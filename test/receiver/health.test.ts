@@ -28,6 +28,30 @@ describe('health endpoints', () => {
     await r.app.close();
   });
 
+  it('/readyz/receiver needs Temporal only: ready with MongoDB down, not ready with Temporal down', async () => {
+    const r = await receiverApp({
+      readiness: { temporal: async () => true, mongo: async () => Promise.reject(new Error('down')) },
+    });
+    try {
+      const receiver = await r.app.inject({ method: 'GET', url: '/readyz/receiver' });
+      expect([receiver.statusCode, receiver.json()]).toEqual([200, { status: 'ready', temporal: true }]);
+      const full = await r.app.inject({ method: 'GET', url: '/readyz' });
+      expect([full.statusCode, full.json()]).toEqual([
+        503,
+        { status: 'not_ready', temporal: true, mongo: false },
+      ]);
+    } finally {
+      await r.app.close();
+    }
+    const down = await receiverApp({ readiness: { temporal: async () => false, mongo: async () => true } });
+    try {
+      const res = await down.app.inject({ method: 'GET', url: '/readyz/receiver' });
+      expect([res.statusCode, res.json()]).toEqual([503, { status: 'not_ready', temporal: false }]);
+    } finally {
+      await down.app.close();
+    }
+  });
+
   it('/readyz is 200 when Temporal and MongoDB answer', async () => {
     const res = await readyz({ temporal: async () => true, mongo: async () => true });
     expect([res.status, res.body]).toEqual([200, { status: 'ready', temporal: true, mongo: true }]);
@@ -67,7 +91,7 @@ describe('health endpoints', () => {
 
   it('/metrics is Prometheus text with the receiver series', async () => {
     const r = await receiverApp();
-    const body = changeBody();
+    const body = changeBody({ accountId: 'acc_metrics' });
     await r.app.inject({
       method: 'POST',
       url: '/cronofy/notifications/acc_metrics',

@@ -54,7 +54,11 @@ describe('published HMAC vectors through the receiver, SECRET_2 current and SECR
 
   it('a real notification signed with only the old secret is accepted, signalled and counted as secret_index 1', async () => {
     const before = await matched(r, 1);
-    const res = await post(r, changeBody(), sign(changeBody(), [SECRET_1]));
+    const res = await post(
+      r,
+      changeBody({ accountId: 'acc_vectors' }),
+      sign(changeBody({ accountId: 'acc_vectors' }), [SECRET_1]),
+    );
     expect(res).toEqual({ status: 202, body: { status: 'accepted', type: 'change', signalled: true } });
     expect(r.workflows.calls).toHaveLength(1);
     expect(await matched(r, 1)).toBe(before + 1);

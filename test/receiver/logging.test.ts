@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { JSON_CT } from './cases.js';
 import {
+  callbackUrl,
   changeBody,
   LogCapture,
   NEW_SECRET,
@@ -35,7 +36,7 @@ describe('receiver logs', () => {
 
   const body = JSON.stringify({
     notification: { type: 'change', changes_since: '2026-03-01T10:00:00Z' },
-    channel: { channel_id: 'chn_log' },
+    channel: { channel_id: 'chn_log', callback_url: callbackUrl('acc_log') },
     note: BODY_MARKER,
   });
   const post = (headers: Record<string, string>, payload: string = body, account = 'acc_log') =>

@@ -25,6 +25,7 @@ export function receiverConfig(env: Record<string, string> = {}): Config {
     TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     HOST: '127.0.0.1',
     PORT: '0',
+    PUBLIC_URL: 'https://receiver.example.test',
     NOTIFICATION_MAX_BYTES: '4096',
     LOG_LEVEL: 'silent',
     ...env,
@@ -56,8 +57,13 @@ export class RecordingWorkflows {
 export const sign = (body: string | Buffer, secrets: readonly string[] = [NEW_SECRET]): string =>
   signatureHeader(body, secrets);
 
+/** The callback URL Cronofy signs into a push for `accountId` (any host: only the path counts). */
+export const callbackUrl = (accountId: string): string =>
+  `https://example.test/cronofy/notifications/${encodeURIComponent(accountId)}`;
+
+/** A signed `change` body for `accountId` (default `acc_1`): post it to that account's path. */
 export function changeBody(
-  overrides: { changesSince?: string; channelId?: string; type?: string } = {},
+  overrides: { changesSince?: string; channelId?: string; type?: string; accountId?: string } = {},
 ): string {
   return JSON.stringify({
     notification: {
@@ -66,7 +72,7 @@ export function changeBody(
     },
     channel: {
       channel_id: overrides.channelId ?? 'chn_receiver_test',
-      callback_url: 'https://example.test/cronofy/notifications/acc_1',
+      callback_url: callbackUrl(overrides.accountId ?? 'acc_1'),
       filters: {},
     },
   });

@@ -27,18 +27,22 @@ import { eventually } from '../support/stack.js';
 import { JSON_CT } from './cases.js';
 import { changeBody, NEW_SECRET, receiverConfig, sign } from './support.js';
 
-const BODY = changeBody();
-const headers = { 'content-type': JSON_CT, 'cronofy-hmac-sha256': sign(BODY) };
+/** A push signed for `accountId`: the receiver refuses a body that names another account. */
+const pushFor = (accountId: string) => {
+  const body = changeBody({ accountId });
+  return { body, headers: { 'content-type': JSON_CT, 'cronofy-hmac-sha256': sign(body) } };
+};
 
 async function timedPost(
   url: string,
   accountId: string,
 ): Promise<{ status: number; ms: number; body: unknown }> {
+  const { body: payload, headers } = pushFor(accountId);
   const started = performance.now();
   const res = await fetch(`${url}/cronofy/notifications/${accountId}`, {
     method: 'POST',
     headers,
-    body: BODY,
+    body: payload,
   });
   const body = await res.json();
   return { status: res.status, ms: performance.now() - started, body };
@@ -58,6 +62,7 @@ describe('Temporal outage and recovery (isolated dev server, real runtime)', () 
       TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
       HOST: '127.0.0.1',
       PORT: String(port),
+      PUBLIC_URL: 'https://outage.example.test',
       TEMPORAL_ADDRESS: temporal.info.address,
       TEMPORAL_TASK_QUEUE: uniqueName('outage'),
       MONGODB_URI: testMongoUri(),
@@ -173,8 +178,7 @@ describe('Temporal that accepts connections but never answers', () => {
         const res = await app.inject({
           method: 'POST',
           url: '/cronofy/notifications/acc_hang',
-          headers,
-          payload: BODY,
+          ...(({ body, headers }) => ({ headers, payload: body }))(pushFor('acc_hang')),
         });
         // A hand-off that never settles can only have been answered by the signal timeout.
         expect(res.statusCode).toBe(503);

@@ -16,7 +16,7 @@ export { eventually } from '../../scripts/lib/wait.js';
 
 export const TEST_CLIENT_ID = 'test-client';
 export const TEST_SECRET = 'CRN_test_secret_0123456789';
-export const ADMIN_TOKEN = 'test-admin-token';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 let bundle: Promise<{ code: string }> | undefined;
 /** One workflow bundle per test file (bundling takes seconds). */

@@ -48,6 +48,7 @@ describe('cronofyClientFactory', () => {
     const config = loadConfig({
       CRONOFY_CLIENT_ID: 'cid',
       CRONOFY_CLIENT_SECRET: 'new-secret,old-secret',
+      PUBLIC_URL: 'https://sync.example.test',
       TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
     });
     expect(cronofySettings(config)).toMatchObject({ clientId: 'cid', clientSecret: 'new-secret' });

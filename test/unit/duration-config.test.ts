@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_TIMINGS, loadConfig } from '../../src/config.js';
+import {
+  ConfigError,
+  DEFAULT_TIMINGS,
+  DEVELOPMENT_ENCRYPTION_KEY,
+  loadConfig,
+  type Role,
+} from '../../src/config.js';
 import { formatDuration, parseDuration } from '../../src/lib/duration.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
-const base = { CRONOFY_CLIENT_ID: 'cid', CRONOFY_CLIENT_SECRET: 'CRN_a', TOKEN_ENCRYPTION_KEY: KEY };
+const base = {
+  CRONOFY_CLIENT_ID: 'cid',
+  CRONOFY_CLIENT_SECRET: 'CRN_a',
+  TOKEN_ENCRYPTION_KEY: KEY,
+  PUBLIC_URL: 'https://sync.example.com',
+};
 
 describe('durations', () => {
   it.each([
@@ -30,7 +41,12 @@ describe('config', () => {
   it('applies the contract defaults', () => {
     const c = loadConfig(base);
     expect(c.timings).toEqual(DEFAULT_TIMINGS);
-    expect(c.http).toMatchObject({ host: '0.0.0.0', port: 3000, publicUrl: 'http://127.0.0.1:3000' });
+    expect(c.http).toMatchObject({
+      host: '0.0.0.0',
+      port: 3000,
+      publicUrl: 'https://sync.example.com',
+      internalPort: undefined,
+    });
     expect(c.temporal).toEqual({
       address: '127.0.0.1:7233',
       namespace: 'default',
@@ -87,10 +103,73 @@ describe('config', () => {
     expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: 'lots' })).toThrow(ConfigError);
   });
 
-  it('local mode relaxes credentials', () => {
+  it('local mode relaxes credentials, binds loopback and calls back on loopback', () => {
     const c = loadConfig({ LOCAL_MODE: '1' });
     expect(c.localMode).toBe(true);
     expect(c.tokenEncryptionKeys).toEqual([]);
+    expect(c.http).toMatchObject({ host: '127.0.0.1', publicUrl: 'http://127.0.0.1:3000' });
+    expect(loadConfig({ LOCAL_MODE: '1', HOST: '0.0.0.0' }).http.host).toBe('0.0.0.0');
+    expect(loadConfig({ LOCAL_MODE: '1', ADMIN_TOKEN: 'short' }).adminToken).toBe('short');
+    const dev = DEVELOPMENT_ENCRYPTION_KEY.key.toString('base64');
+    expect(loadConfig({ LOCAL_MODE: '1', TOKEN_ENCRYPTION_KEY: dev }).tokenEncryptionKeys).toHaveLength(1);
+  });
+
+  describe('outside local mode, unsafe settings stop the process', () => {
+    const refused = (env: Record<string, string | undefined>, role?: Role) => {
+      const merged = { ...base, ...env };
+      for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k as keyof typeof merged];
+      try {
+        loadConfig(merged, role);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return err as ConfigError;
+      }
+      return expect.unreachable('accepted');
+    };
+
+    it.each([
+      ['missing', undefined, /is required/],
+      ['http', 'http://sync.example.com', /https/],
+      ['loopback', 'https://127.0.0.1:3000', /loopback/],
+      ['localhost', 'https://localhost', /loopback/],
+      ['IPv6 loopback', 'https://[::1]:8443', /loopback/],
+    ])('PUBLIC_URL %s', (_name, value, message) => {
+      const err = refused({ PUBLIC_URL: value });
+      expect(err.variable).toBe('PUBLIC_URL');
+      expect(err.message).toMatch(message);
+    });
+
+    it('a worker may run without PUBLIC_URL (it leaves callback URLs alone), but not with a bad one', () => {
+      const c = loadConfig({ ...base, PUBLIC_URL: undefined }, 'worker');
+      expect(c.http.publicUrlConfigured).toBe(false);
+      expect(refused({ PUBLIC_URL: 'http://127.0.0.1:3000' }, 'worker').variable).toBe('PUBLIC_URL');
+      expect(refused({ PUBLIC_URL: undefined }, 'api').variable).toBe('PUBLIC_URL');
+    });
+
+    it('the development encryption key is refused, alone or in a rotation list', () => {
+      const dev = DEVELOPMENT_ENCRYPTION_KEY.key.toString('base64');
+      expect(refused({ TOKEN_ENCRYPTION_KEY: dev }).message).toMatch(/development key/);
+      const hex = DEVELOPMENT_ENCRYPTION_KEY.key.toString('hex');
+      expect(refused({ TOKEN_ENCRYPTION_KEY: `${KEY},${hex}` }).variable).toBe('TOKEN_ENCRYPTION_KEY');
+    });
+
+    it('ADMIN_TOKEN shorter than 32 characters is refused; absent stays allowed (every call 401)', () => {
+      expect(refused({ ADMIN_TOKEN: 'x'.repeat(31) }).message).toMatch(/at least 32/);
+      expect(loadConfig({ ...base, ADMIN_TOKEN: 'x'.repeat(32) }).adminToken).toHaveLength(32);
+      expect(loadConfig(base).adminToken).toBeUndefined();
+    });
+
+    it('binds 0.0.0.0 by default, and INTERNAL_PORT must differ from PORT', () => {
+      expect(loadConfig(base).http.host).toBe('0.0.0.0');
+      expect(loadConfig({ ...base, INTERNAL_PORT: '9464' }).http).toMatchObject({
+        internalPort: 9464,
+        internalHost: '0.0.0.0',
+      });
+      expect(
+        loadConfig({ ...base, INTERNAL_PORT: '9464', INTERNAL_HOST: '10.0.0.5' }).http.internalHost,
+      ).toBe('10.0.0.5');
+      expect(refused({ PORT: '3000', INTERNAL_PORT: '3000' }).variable).toBe('INTERNAL_PORT');
+    });
   });
 
   it('accepts hex keys and rotation lists with distinct ids', () => {

@@ -27,7 +27,7 @@ describe('toTemporalFailure', () => {
     expect(f.type).toBe('CronofyRateLimitedError');
     expect(f.nonRetryable).toBe(false);
     expect(f.nextRetryDelay).toBe(7_000);
-    expect(f.details).toEqual([{ status: 429, body: undefined }]);
+    expect(f.details).toEqual([{ status: 429 }]);
   });
 
   it('429 without Retry-After: retryable, the retry policy’s backoff decides', () => {
@@ -49,12 +49,25 @@ describe('toTemporalFailure', () => {
     }
   });
 
-  it('4xx client errors and revoked authorization: non-retryable, with Cronofy’s body', () => {
-    const body = { errors: { tzid: [{ key: 'errors.required' }] } };
+  it('4xx client errors and revoked authorization: non-retryable, status and a safe summary only', () => {
+    // Cronofy's 4xx bodies can quote back what it was sent; failures live in workflow history.
+    const body = {
+      errors: { tzid: [{ key: 'errors.required', description: 'alice@example.com: Board meeting' }] },
+      echo: 'Bearer secret-access-token',
+    };
     const client = failure(new CronofyClientError({ ...at, status: 422, body }));
     expect(client.type).toBe('CronofyClientError');
     expect(client.nonRetryable).toBe(true);
-    expect(client.details).toEqual([{ status: 422, body }]);
+    expect(client.details).toEqual([{ status: 422 }]);
+    expect(client.message).toContain('tzid: errors.required');
+    const recorded = JSON.stringify({
+      message: client.message,
+      details: client.details,
+      cause: { message: client.cause?.message, stack: client.cause?.stack },
+    });
+    for (const leaked of ['alice@example.com', 'Board meeting', 'secret-access-token']) {
+      expect(recorded).not.toContain(leaked);
+    }
 
     const revoked = failure(
       new CronofyAuthRevokedError({

@@ -280,6 +280,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
   });
   const port = await freePort();
   const env: Record<string, string> = {
+    LOCAL_MODE: '1', // all on loopback
     CRONOFY_CLIENT_ID: CLIENT_ID,
     CRONOFY_CLIENT_SECRET: SECRET,
     CRONOFY_API_URL: sim.url,

@@ -237,7 +237,7 @@ export const deleteSchema = {
   tags: ['accounts'],
   summary: 'Deregister an account',
   description:
-    'The workflow closes the notification channel, marks the account closed and ends. Synced events stay unless `purge=true`, which also deletes them and the account document. On an already closed account, `purge=true` purges at once.',
+    'The workflow closes the notification channel, marks the account closed and ends. Synced events stay unless `purge=true`, which also revokes the Cronofy authorization and deletes the events, the sync runs and the account document (`removes` lists them). On an already closed account, `purge=true` purges at once and `removed` says what went. Registering the account again is refused (409 `deregistration_in_progress`) until the deregistration has finished.',
   security: BEARER,
   params: accountParams,
   querystring: {
@@ -252,8 +252,24 @@ export const deleteSchema = {
         accountId: { type: 'string' },
         purge: { type: 'boolean' },
         status: { type: 'string', enum: ['deregistering', 'closed', 'purged'] },
+        removes: {
+          type: 'array',
+          items: { type: 'string' },
+          description:
+            'With `purge=true` while deregistering: what the workflow will remove when it finishes',
+        },
+        removed: {
+          type: 'object',
+          description: 'With `purge=true` on a closed account: what was removed',
+          properties: {
+            authorization: { type: 'string', enum: ['revoked', 'already_revoked', 'none'] },
+            events: { type: 'integer' },
+            syncRuns: { type: 'integer' },
+            account: { type: 'boolean' },
+          },
+        },
       },
     },
-    ...errors(400, 401, 404, 503),
+    ...errors(400, 401, 404, 502, 503),
   },
 } as const;

@@ -6,7 +6,9 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyPluginAsync } from 'fastify';
+import { CronofyError } from '../../cronofy/errors.js';
 import { TimeoutError, withTimeout } from '../../lib/timeout.js';
+import { purgeAccount } from '../../store/account-purge.js';
 import { AccountNotFoundError } from '../../temporal/account-workflows.js';
 import type { SyncResult } from '../../workflows/messages.js';
 import { ApiError, accountClosed, isTemporalUnreachable, temporalUnavailable } from '../api-error.js';
@@ -23,7 +25,7 @@ import {
   type TokensBody,
   tokensSchema,
 } from './accounts-schemas.js';
-import { type AdminDeps, adminCalls } from './admin-deps.js';
+import { type AdminDeps, adminCalls, deregistrationInProgress } from './admin-deps.js';
 
 const DEFAULT_SYNC_WAIT_MS = 120_000;
 const STATUS_QUERY_TIMEOUT_MS = 5_000;
@@ -32,21 +34,50 @@ const timedOut = (): never => {
   throw new TimeoutError();
 };
 
+/** What a purge removes, in the order it does (../../store/account-purge.ts). */
+const PURGED = ['cronofy_authorization', 'events', 'sync_runs', 'account'];
+
 export const accountsRoutes: FastifyPluginAsync<AdminDeps> = async (app, deps) => {
   const { config, workflows, accounts } = deps;
   const { temporal, account, startOrWake } = adminCalls(deps);
+
+  /** A closed account's purge, here and now (its workflow has ended). */
+  const purgeNow = async (accountId: string) => {
+    try {
+      return await purgeAccount(
+        {
+          accounts,
+          events: deps.events,
+          syncRuns: deps.syncRuns,
+          revokeToken: (dataCenter, token) => deps.cronofy(dataCenter).revokeToken(token),
+        },
+        accountId,
+      );
+    } catch (err) {
+      if (err instanceof CronofyError) {
+        throw new ApiError(
+          502,
+          'cronofy_unavailable',
+          'Cronofy did not revoke the authorization; nothing was deleted, retry later',
+        );
+      }
+      throw err;
+    }
+  };
   useStrictValidation(app);
   app.addHook('onRequest', adminAuth(config.adminToken));
 
   app.post<{ Body: RegisterBody }>('/accounts', { schema: registerSchema }, async (req, reply) => {
     const b = req.body;
-    const { created } = await accounts.register({
+    const { created, deregistering } = await accounts.register({
       accountId: b.accountId,
       accessToken: b.accessToken,
       refreshToken: b.refreshToken,
       dataCenter: b.dataCenter ?? config.cronofy.dataCenter,
       calendarIds: b.calendarIds?.length ? b.calendarIds : null,
     });
+    // The workflow would finish the deregistration right after and leave the account closed.
+    if (deregistering) throw deregistrationInProgress(b.accountId);
     await startOrWake(b.accountId, created);
     req.log.info({ accountId: b.accountId, created }, 'account registered');
     return reply.code(created ? 201 : 200).send({ accountId: b.accountId, created });
@@ -141,18 +172,23 @@ export const accountsRoutes: FastifyPluginAsync<AdminDeps> = async (app, deps) =
       const { purge } = req.query;
       if (a.deregisteredAt) {
         // The workflow is done with it (channel closed); only the purge is left, if asked.
-        if (purge) {
-          const events = await deps.events.deleteAccount(a.accountId);
-          await accounts.delete(a.accountId);
-          req.log.info({ accountId: a.accountId, events }, 'account purged');
-        }
-        return reply.code(202).send({ accountId: a.accountId, purge, status: purge ? 'purged' : 'closed' });
+        if (!purge) return reply.code(202).send({ accountId: a.accountId, purge, status: 'closed' });
+        const removed = await purgeNow(a.accountId);
+        req.log.info({ accountId: a.accountId, ...removed }, 'account purged');
+        return reply.code(202).send({ accountId: a.accountId, purge, status: 'purged', removed });
       }
+      // Recorded first, so that a registration from now until the workflow has finished is refused.
+      await accounts.markDeregistering(a.accountId);
       // Signal-with-start: a registered account whose workflow is gone (terminated by an
       // operator, say) gets one that only closes the channel: deregistration is its first step.
       await temporal(() => workflows.deregister(a.accountId, purge));
       req.log.info({ accountId: a.accountId, purge }, 'deregistration requested');
-      return reply.code(202).send({ accountId: a.accountId, purge, status: 'deregistering' });
+      return reply.code(202).send({
+        accountId: a.accountId,
+        purge,
+        status: 'deregistering',
+        ...(purge ? { removes: PURGED } : {}),
+      });
     },
   );
 };

@@ -11,9 +11,10 @@ import { TimeoutError, withTimeout } from '../../lib/timeout.js';
 import type { AccountInfo, AccountsRepo } from '../../store/accounts-repo.js';
 import type { EventsReader } from '../../store/events-query.js';
 import type { EventsRepo } from '../../store/events-repo.js';
+import type { OAuthNoncesRepo } from '../../store/oauth-nonces-repo.js';
 import type { SyncRunsRepo } from '../../store/sync-runs-repo.js';
 import type { AccountWorkflows } from '../../temporal/account-workflows.js';
-import { isTemporalUnreachable, notFound, temporalUnavailable } from '../api-error.js';
+import { ApiError, isTemporalUnreachable, notFound, temporalUnavailable } from '../api-error.js';
 
 export interface AdminDeps {
   config: Config;
@@ -21,12 +22,22 @@ export interface AdminDeps {
     AccountWorkflows,
     'start' | 'status' | 'isRunning' | 'requestSync' | 'syncNow' | 'tokensUpdated' | 'deregister'
   >;
-  accounts: Pick<AccountsRepo, 'get' | 'register' | 'replaceTokens' | 'delete'>;
+  accounts: Pick<
+    AccountsRepo,
+    'get' | 'register' | 'replaceTokens' | 'delete' | 'tokens' | 'markDeregistering'
+  >;
   events: Pick<EventsRepo, 'deleteAccount'>;
   eventsReader: Pick<EventsReader, 'list'>;
-  syncRuns: Pick<SyncRunsRepo, 'summary'>;
-  /** For the OAuth code exchange: `cronofyClientFactory` (../../cronofy/client-factory.ts). */
-  cronofy: (dataCenter: DataCenter) => Pick<CronofyClient, 'exchangeCode'>;
+  syncRuns: Pick<SyncRunsRepo, 'summary' | 'deleteAccount'>;
+  /**
+   * For the OAuth code exchange and a purge's revocation: `cronofyClientFactory`
+   * (../../cronofy/client-factory.ts).
+   */
+  cronofy: (
+    dataCenter: DataCenter,
+  ) => Pick<CronofyClient, 'exchangeCode' | 'revokeToken' | 'userInfo' | 'refreshToken' | 'closeChannel'>;
+  /** Used OAuth state nonces: each state reaches the callback once. */
+  oauthNonces: Pick<OAuthNoncesRepo, 'use'>;
   /** How long `POST /accounts/:id/sync?wait=true` waits before answering 202 "running". */
   syncWaitMs?: number;
   /** A Temporal call taking longer than this answers 503 (the status query falls back to MongoDB). */
@@ -71,5 +82,13 @@ export function adminCalls(deps: AdminDeps): AdminCalls {
     },
   };
 }
+
+/** A registration refused because the account's deregistration has not finished yet. */
+export const deregistrationInProgress = (accountId: string): ApiError =>
+  new ApiError(
+    409,
+    'deregistration_in_progress',
+    `account ${accountId} is being deregistered; register it again once that has finished (GET /accounts/${accountId} shows state "closed")`,
+  );
 
 export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
