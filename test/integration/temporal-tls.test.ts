@@ -10,6 +10,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../scripts/lib/wait.js';
 import { loadConfig } from '../../src/config.js';
 import { type ApiRuntime, startApi, startWorker, type WorkerRuntime } from '../../src/runtime.js';
 import { testMongoUri, testTemporalAddress, testTemporalNamespace, uniqueName } from '../support/env.js';
@@ -58,10 +59,17 @@ describe('Temporal over mTLS, from the standard TEMPORAL_* variables', () => {
     worker = await startWorker(config, { workflowBundle: await workflowBundle() });
     expect(worker.worker.getState()).toBe('RUNNING');
     api = await startApi(config, { listen: false });
-    // /readyz asks Temporal through the API's client.
-    const ready = await api.app.inject({ method: 'GET', url: '/readyz' });
+    // /readyz asks Temporal through the API's client (MongoDB is connected in the background: the
+    // API starts without it, so readiness may take a moment).
+    const ready = await eventually(
+      async () => {
+        const res = await api?.app.inject({ method: 'GET', url: '/readyz' });
+        return res?.statusCode === 200 ? res : undefined;
+      },
+      20_000,
+      'the API ready over mTLS',
+    );
     expect(ready.json()).toMatchObject({ temporal: true, mongo: true });
-    expect(ready.statusCode).toBe(200);
 
     // Both went through the proxy, with TLS (ALPN h2) and our client certificate.
     expect(proxy.sessions.length).toBeGreaterThanOrEqual(2);

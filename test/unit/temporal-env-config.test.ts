@@ -10,7 +10,12 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { connectionOptions, describeConnection } from '../../src/temporal/env-config.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
-const base = { CRONOFY_CLIENT_ID: 'cid', CRONOFY_CLIENT_SECRET: 'CRN_a', TOKEN_ENCRYPTION_KEY: KEY };
+const base = {
+  CRONOFY_CLIENT_ID: 'cid',
+  CRONOFY_CLIENT_SECRET: 'CRN_a',
+  TOKEN_ENCRYPTION_KEY: KEY,
+  PUBLIC_URL: 'https://sync.example.com',
+};
 const temporal = (env: Record<string, string | undefined>) => loadConfig({ ...base, ...env }).temporal;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'temporal-env-config-'));
