@@ -44,3 +44,10 @@ export function readEventsQuery(params: ReadEventsParams): URLSearchParams {
   for (const id of params.calendarIds ?? []) q.append('calendar_ids[]', id);
   return q;
 }
+
+/**
+ * The longest `callback_url` we hand Cronofy. Its documentation once limited it to 128 characters
+ * and does not say the limit was lifted: a longer URL may be refused when the channel is created,
+ * after registration has succeeded. Registration refuses such accounts instead.
+ */
+export const MAX_CALLBACK_URL_LENGTH = 128;

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CronofyServerError } from '../../src/cronofy/errors.js';
 import { InvalidCursorError } from '../../src/store/events-query.js';
-import { ADMIN_TOKEN, accountInfo, call, type Fakes, fakeAdminApp } from './fakes.js';
+import { ADMIN_TOKEN, accountInfo, call, type Fakes, fakeAdminApp, PUBLIC_URL } from './fakes.js';
 
 let f: Fakes;
 afterEach(async () => {
@@ -57,6 +57,21 @@ describe('validation', () => {
       expect(res.body).toEqual({ error: expect.any(String), message: expect.stringMatching(hint) });
     }
     expect(f.calls()).toBe(0);
+  });
+
+  it('an account id whose callback URL Cronofy would refuse (over 128 characters) is refused, nothing stored', async () => {
+    f = await fakeAdminApp();
+    // PUBLIC_URL + /cronofy/notifications/ leaves room for 81 characters of account id here.
+    const room = 128 - `${PUBLIC_URL}/cronofy/notifications/`.length;
+    const long = 'a'.repeat(room + 1);
+    const res = await call(f.app, 'POST', '/accounts', { body: { ...good, accountId: long } });
+    expect(res).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', message: expect.stringMatching(/128/) },
+    });
+    expect(f.calls()).toBe(0);
+    const fits = await call(f.app, 'POST', '/accounts', { body: { ...good, accountId: 'a'.repeat(room) } });
+    expect(fits.status).toBe(201);
   });
 
   it('schema failures are invalid_request; a body that is not JSON is invalid_body', async () => {

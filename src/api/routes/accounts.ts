@@ -7,6 +7,8 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyPluginAsync } from 'fastify';
 import { CronofyError } from '../../cronofy/errors.js';
+import { MAX_CALLBACK_URL_LENGTH } from '../../cronofy/urls.js';
+import { callbackUrlFor } from '../../domain.js';
 import { TimeoutError, withTimeout } from '../../lib/timeout.js';
 import { purgeAccount } from '../../store/account-purge.js';
 import { AccountNotFoundError } from '../../temporal/account-workflows.js';
@@ -69,6 +71,15 @@ export const accountsRoutes: FastifyPluginAsync<AdminDeps> = async (app, deps) =
 
   app.post<{ Body: RegisterBody }>('/accounts', { schema: registerSchema }, async (req, reply) => {
     const b = req.body;
+    const callbackUrl = callbackUrlFor(config.http.publicUrl, b.accountId);
+    if (callbackUrl.length > MAX_CALLBACK_URL_LENGTH) {
+      // Cronofy would refuse the channel later, and the account would never sync: say so now.
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `accountId: its callback URL would be ${callbackUrl.length} characters; Cronofy accepts at most ${MAX_CALLBACK_URL_LENGTH} (a shorter account id, or a shorter PUBLIC_URL)`,
+      );
+    }
     const { created, deregistering } = await accounts.register({
       accountId: b.accountId,
       accessToken: b.accessToken,
