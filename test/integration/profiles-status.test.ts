@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProfileState } from '../../src/workflows/messages.js';
+import { registerAccount } from '../support/accounts.js';
 import { eventually, type Stack, startStack } from '../support/stack.js';
 
 describe('profile state in the account status', () => {
@@ -22,12 +23,7 @@ describe('profile state in the account status', () => {
 
   it('is read at registration, and a disconnected profile shows with its relink URL', async () => {
     const account = stack.sim.createAccount();
-    const res = await stack.admin('POST', '/accounts', {
-      accountId: account.accountId,
-      accessToken: account.accessToken,
-      refreshToken: account.refreshToken,
-    });
-    expect(res.status).toBe(201);
+    expect((await registerAccount(stack, account)).status).toBe(201);
     const first = await eventually(() => profilesOf(account.accountId), 20_000, 'profiles read');
     expect(first).toEqual([expect.objectContaining({ connected: true, relinkUrl: null })]);
 

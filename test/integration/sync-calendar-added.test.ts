@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimAccount } from '../../src/simulator/index.js';
+import { registerAccount, registerAndSync } from '../support/accounts.js';
 import { eventually, type Stack, startStack } from '../support/stack.js';
 
 const DAY = 86_400_000;
@@ -23,14 +24,6 @@ describe('a calendar added at re-registration', () => {
     await stack?.close();
   });
 
-  const register = (calendarIds: string[]) =>
-    stack.admin('POST', '/accounts', {
-      accountId: account.accountId,
-      accessToken: account.accessToken,
-      refreshToken: account.refreshToken,
-      calendarIds,
-    });
-
   it('is backfilled: its event last changed a week ago arrives', async () => {
     const start = Date.now() + 3 * DAY;
     // On the calendar not registered yet, last changed a week ago (no push: not in the filter).
@@ -39,19 +32,13 @@ describe('a calendar added at re-registration', () => {
       { calendar_id: 'cal_home', summary: 'dentist', start: iso(start), end: iso(start + 3_600_000) },
       { notify: false, updated: iso(Date.now() - 7 * DAY) },
     );
-    expect([200, 201]).toContain((await register(['cal_work'])).status);
-    await eventually(
-      () =>
-        stack.db
-          .collection('sync_runs')
-          .findOne({ accountId: account.accountId, kind: 'full', outcome: 'succeeded' }),
-      20_000,
-      'initial full sync',
-    );
+    await registerAndSync(stack, account, { calendarIds: ['cal_work'] });
     const events = stack.db.collection('events');
     expect(await events.findOne({ accountId: account.accountId, eventUid: old.event_uid })).toBeNull();
 
-    expect((await register(['cal_work', 'cal_home'])).status).toBe(200);
+    expect((await registerAccount(stack, account, { calendarIds: ['cal_work', 'cal_home'] })).status).toBe(
+      200,
+    );
     const doc = await eventually(
       () => events.findOne({ accountId: account.accountId, eventUid: old.event_uid }),
       20_000,

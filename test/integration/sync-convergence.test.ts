@@ -8,6 +8,7 @@ import { compareWithTruth, converged } from '../../scripts/lib/convergence.js';
 import type { SimAccount } from '../../src/simulator/index.js';
 import { collections } from '../../src/store/db.js';
 import { EventsRepo } from '../../src/store/events-repo.js';
+import { quiet, registerAndSync } from '../support/accounts.js';
 import { eventually, type Stack, startStack } from '../support/stack.js';
 
 const DAY = 86_400_000;
@@ -32,20 +33,7 @@ describe('sync convergence with the simulator', () => {
       { calendar_id: 'cal_a', summary: 'pre-existing', ...slot(1, 8) },
       { notify: false },
     );
-    const res = await stack.admin('POST', '/accounts', {
-      accountId: account.accountId,
-      accessToken: account.accessToken,
-      refreshToken: account.refreshToken,
-    });
-    expect([200, 201]).toContain(res.status);
-    await eventually(
-      () =>
-        stack.db
-          .collection('sync_runs')
-          .findOne({ accountId: account.accountId, kind: 'full', outcome: 'succeeded' }),
-      20_000,
-      'initial full sync',
-    );
+    await registerAndSync(stack, account);
   });
   afterAll(async () => {
     await stack?.close();
@@ -126,14 +114,7 @@ describe('sync convergence with the simulator', () => {
     // Quiet first: an incremental sync still due from the previous test would read the new event
     // too (it reads the whole window by last_modified), and the window-edge run would find it unchanged.
     await settle('before the far event');
-    await eventually(
-      async () => {
-        const s = await stack.api.workflows.status(account.accountId);
-        return s.pending.notifications === 0 && s.pending.requested.length === 0 && s.running === null;
-      },
-      20_000,
-      'no sync pending or running',
-    );
+    await quiet(stack, account.accountId, 'no sync pending or running');
     const far = sim.upsertEvent(
       account.accountId,
       { calendar_id: 'cal_b', summary: 'far away', ...slot(197, 9) },

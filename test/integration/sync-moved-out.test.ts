@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareWithTruth, converged } from '../../scripts/lib/convergence.js';
 import type { CronofyEvent } from '../../src/cronofy/types.js';
 import type { SimAccount } from '../../src/simulator/index.js';
+import { quiet as quietAccount, registerAndSync } from '../support/accounts.js';
 import { eventually, type Stack, startStack } from '../support/stack.js';
 
 const DAY = 86_400_000;
@@ -31,35 +32,13 @@ describe('events moved out of the sync window', () => {
   beforeAll(async () => {
     stack = await startStack({ sim: { rateLimit: false } });
     account = stack.sim.createAccount({ calendarIds: ['cal_moves'] });
-    const res = await stack.admin('POST', '/accounts', {
-      accountId: account.accountId,
-      accessToken: account.accessToken,
-      refreshToken: account.refreshToken,
-    });
-    expect([200, 201]).toContain(res.status);
-    await eventually(
-      () =>
-        stack.db
-          .collection('sync_runs')
-          .findOne({ accountId: account.accountId, kind: 'full', outcome: 'succeeded' }),
-      20_000,
-      'initial full sync',
-    );
+    await registerAndSync(stack, account);
   });
   afterAll(async () => {
     await stack?.close();
   });
 
-  /** No notification pending and no sync running: every notified change has been read. */
-  const quiet = (label: string) =>
-    eventually(
-      async () => {
-        const s = await stack.api.workflows.status(account.accountId);
-        return s.pending.notifications === 0 && s.pending.requested.length === 0 && s.running === null;
-      },
-      20_000,
-      label,
-    );
+  const quiet = (label: string) => quietAccount(stack, account.accountId, label);
 
   it('a meeting moved from next Tuesday to +250 days, and one to before -42 days, keep their new times', async () => {
     const { sim, db } = stack;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addChange, noPendingChanges } from '../../src/workflows/debounce.js';
 import type { SyncTimings } from '../../src/workflows/messages.js';
 import { planNext } from '../../src/workflows/plan.js';
-import type { AccountData } from '../../src/workflows/state.js';
+import { type AccountData, initialData } from '../../src/workflows/state.js';
 
 const t: SyncTimings = {
   debounceQuietMs: 2_000,
@@ -14,32 +14,18 @@ const t: SyncTimings = {
 };
 const NOW = 1_000_000_000;
 
+/** An initialized, healthy account with a channel, a watermark and both timers ahead. */
 function data(over: Partial<AccountData> = {}): AccountData {
   return {
-    accountId: 'a',
+    ...initialData('a'),
     initialized: true,
-    state: 'active',
     channelId: 'chn_1',
     channelConfirmedAt: NOW,
-    lastNotificationAt: null,
-    pending: noPendingChanges(),
-    requests: [],
     needChannel: false,
     needFull: false,
-    needCatchUp: false,
-    lastSyncs: {},
-    lastSuccessfulSyncAt: null,
     watermark: '2026-01-01T00:00:00Z',
     nextFullSyncAt: NOW + 100_000,
     nextWindowEdgeAt: NOW + 200_000,
-    failingSince: null,
-    failures: 0,
-    retryAt: null,
-    lastError: null,
-    profileDisconnected: null,
-    tokensUpdated: false,
-    deregister: null,
-    ignoredNotifications: 0,
     ...over,
   };
 }

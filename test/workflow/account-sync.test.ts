@@ -128,6 +128,22 @@ async function withAccount(
   });
 }
 
+/** A worker on a fresh task queue whose activities know no account (deregistered or never registered). */
+async function withUnregistered(
+  body: (fake: FakeActivities, taskQueue: string) => Promise<void>,
+): Promise<void> {
+  const taskQueue = `wf-${randomUUID()}`;
+  const fake = new FakeActivities(env);
+  fake.registered = false;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: fake.activities(),
+  });
+  await worker.runUntil(() => body(fake, taskQueue));
+}
+
 describe('accountSync workflow (time-skipping)', () => {
   it('starts by creating the channel and running a full sync', async () => {
     await withAccount(async ({ fake, status }) => {
@@ -611,16 +627,7 @@ describe('accountSync workflow (time-skipping)', () => {
   });
 
   it('an unregistered account ends at once without touching Cronofy', async () => {
-    const taskQueue = `wf-${randomUUID()}`;
-    const fake = new FakeActivities(env);
-    fake.registered = false;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: bundle,
-      activities: fake.activities(),
-    });
-    await worker.runUntil(async () => {
+    await withUnregistered(async (fake, taskQueue) => {
       const result = await env.client.workflow.execute('accountSync', {
         taskQueue,
         workflowId: `cronofy-account:ghost-${randomUUID()}`,
@@ -641,16 +648,7 @@ describe('accountSync workflow (time-skipping)', () => {
 
   it('a push for an account we no longer have closes the channel it came through', async () => {
     // Its close failed at deregistration: without this every push would start a run like this one.
-    const taskQueue = `wf-${randomUUID()}`;
-    const fake = new FakeActivities(env);
-    fake.registered = false;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: bundle,
-      activities: fake.activities(),
-    });
-    await worker.runUntil(async () => {
+    await withUnregistered(async (fake, taskQueue) => {
       const handle = await env.client.workflow.signalWithStart('accountSync', {
         taskQueue,
         workflowId: `cronofy-account:gone-${randomUUID()}`,

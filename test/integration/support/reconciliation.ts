@@ -7,7 +7,10 @@ import { expect } from 'vitest';
 import type { CronofyEvent } from '../../../src/cronofy/types.js';
 import type { CreateAccountOptions, SimAccount } from '../../../src/simulator/index.js';
 import type { SyncRunDoc } from '../../../src/store/db.js';
-import { eventually, type Stack } from '../../support/stack.js';
+import { quiet, registerAndSync } from '../../support/accounts.js';
+import type { Stack } from '../../support/stack.js';
+
+export { quiet };
 
 const DAY = 86_400_000;
 export const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
@@ -21,18 +24,6 @@ export function at(days: number, hour: number): number {
 
 /** An hour-long slot starting at `startMs`. */
 export const slot = (startMs: number) => ({ start: iso(startMs), end: iso(startMs + 3_600_000) });
-
-/** No notification pending and no sync running. */
-export function quiet(stack: Stack, accountId: string, label: string) {
-  return eventually(
-    async () => {
-      const s = await stack.api.workflows.status(accountId);
-      return s.pending.notifications === 0 && s.pending.requested.length === 0 && s.running === null;
-    },
-    20_000,
-    label,
-  );
-}
 
 /** Cronofy's `updated` for seeded events: older than any read margin, so no read takes them for new. */
 export const TEN_MINUTES_AGO = () => iso(Date.now() - 10 * 60_000);
@@ -55,20 +46,7 @@ export async function registeredWith(
       { notify: false, updated: TEN_MINUTES_AGO() },
     ),
   );
-  const res = await stack.admin('POST', '/accounts', {
-    accountId: account.accountId,
-    accessToken: account.accessToken,
-    refreshToken: account.refreshToken,
-  });
-  expect([200, 201]).toContain(res.status);
-  await eventually(
-    () =>
-      stack.db
-        .collection('sync_runs')
-        .findOne({ accountId: account.accountId, kind: 'full', outcome: 'succeeded' }),
-    20_000,
-    'initial full sync',
-  );
+  await registerAndSync(stack, account);
   await quiet(stack, account.accountId, 'quiet after registration');
   return { account, events };
 }
