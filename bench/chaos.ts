@@ -1,12 +1,15 @@
 /**
  * Chaos convergence benchmark: the scenario of test/chaos/chaos.test.ts at a larger scale and with
- * a random seed (printed, and reusable with CHAOS_SEED). Random creates, updates, moves, deletes and
- * restores across 50 simulated accounts while faults play out twice over: Cronofy 5xx, 429 with
+ * a random seed (printed, and reusable with CHAOS_SEED). Random creates, updates, moves (also out of
+ * the sync window past either edge, and back in), deletes, restores and calendar filter changes
+ * (re-registration with a calendar added or removed) across 50 simulated accounts while faults play
+ * out twice over: Cronofy 5xx, 429 with
  * Retry-After, dropped connections, slow answers, expired tokens, the worker SIGKILLed mid-sync,
  * the MongoDB-protocol and Temporal servers restarted, the receiver down past the simulator's
  * delivery retry window (channels closed silently). Then the service must converge by itself;
- * the section reports the seed, the operations and faults counted, the time to converge, and
- * missing / stale / phantom over every account (goal: 0 / 0 / 0).
+ * the section reports the seed, the operations and faults counted, the time to converge,
+ * missing / stale / phantom over every account (goal: 0 / 0 / 0), and the drift of a full sync
+ * forced on every account afterwards (goal: nothing beyond the copies of removed calendars).
  *
  * A module of `npm run bench` (id `chaos`); also runs alone: `tsx bench/chaos.ts` (docs/bench/chaos.md).
  * Servers: its own Temporal dev server (state on disk, so it survives the restart) and its own
@@ -89,6 +92,20 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
 
   const d = report.divergence;
   const converged = report.convergeMs !== null && d.missing + d.stale + d.phantom === 0;
+  const fs = report.finalFullSync;
+  const removedCopies = fs.unregisteredBefore - fs.unregisteredAfter;
+  const driftTotal = fs.drift.inserted + fs.drift.changed + fs.drift.tombstoned;
+  // What the full sync corrected beyond the removed calendars' copies (which only it tombstones).
+  const driftBeyond = driftTotal - removedCopies;
+  const fullSyncClean =
+    fs.failures.length === 0 &&
+    fs.accounts === report.accounts &&
+    fs.withoutDrift.length === 0 &&
+    fs.drift.inserted === 0 &&
+    fs.drift.changed === 0 &&
+    fs.drift.tombstoned === removedCopies &&
+    fs.writes.upserted === removedCopies &&
+    fs.divergenceAfter.missing + fs.divergenceAfter.stale + fs.divergenceAfter.phantom === 0;
   const ok = (b: boolean) => (b ? '**met**' : '**missed**');
   const rows = reportRows(report);
   const unconverged = Object.entries(report.unconverged);
@@ -99,7 +116,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       `During the run: ${loadNote} (other work on a shared machine slows everything here).`,
     '',
     `Scenario (bench/lib/chaos/scenario.ts, played ${p.rounds}×): one random operation every ${p.opIntervalMs} ms ` +
-      '(create, update, move, delete, restore a deleted event) on a random account, while Cronofy answers 5xx, 429 with ' +
+      '(create, update, move, delete, restore a deleted event; move an event out of the sync window, past +201 d or ' +
+      'before -42 d, or back in; register the account again with a calendar added to or removed from its `calendarIds`: ' +
+      'each account has three calendars, two registered at first, and events in all three) on a random account, ' +
+      'while Cronofy answers 5xx, 429 with ' +
       '`Retry-After: 1`, drops connections and answers slowly (1.5 s, 3 s, and 6 s against a 4 s client timeout); access ' +
       'tokens expire (the first refresh answers 500); the worker is SIGKILLed while sync activities run and a new one ' +
       'started; the MongoDB-protocol server and then the Temporal server are stopped and started again; the receiver is ' +
@@ -107,13 +127,22 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       'simulator closes those channels silently. Service timings: `DEBOUNCE_QUIET=300ms`, `DEBOUNCE_MAX=2s`, ' +
       '`CHANNEL_CHECK_INTERVAL=5s`, `SYNC_RETRY_WINDOW=10m`, periodic full and window-edge syncs 7 d away (not used to ' +
       'converge). Then operations and faults stop, and nothing is triggered by hand: convergence comes from notifications, ' +
-      'activity retries, channel checks and catch-up syncs. The result compares `events` with the simulator for every account.',
+      'activity retries, channel checks and catch-up syncs. The result compares `events` with the simulator for every ' +
+      'account: the truth is the events of the calendars each account is registered with at the end, an event moved out ' +
+      'of the window expected at its new times. Then a full sync is forced on every account ' +
+      '(`POST /accounts/:id/sync?wait=true {"mode":"full"}`) and its `sync_runs.drift` summed: after convergence it ' +
+      'should correct nothing but the live copies of events of calendars removed from a filter, which the service ' +
+      'tombstones only at a full sync. Drift counts inserts and changes only for changes older than 5 min ' +
+      '(`DRIFT_GRACE_MS`), so the full sync writes (which have no such grace) are shown too.',
     '',
     '| | |',
     '|---|---|',
     ...rows.map(([k, v]) => `| ${k} | ${v} |`),
     '',
-    `Goal: every account converges, 0 missing / 0 stale / 0 phantom: ${ok(converged)}.` +
+    `Goal: every account converges, 0 missing / 0 stale / 0 phantom: ${ok(converged)}. ` +
+      `Goal: the full sync after convergence corrects nothing else (drift ${driftTotal}, of which ${removedCopies} ` +
+      `copies of removed calendars; beyond them ${driftBeyond}; writes ${fs.writes.upserted}): ${ok(fullSyncClean)}.` +
+      (fs.failures.length > 0 ? ` Full syncs failed: ${fs.failures.join('; ')}.` : '') +
       (unconverged.length > 0
         ? ` Not converged: ${unconverged
             .map(([id, u]) => `\`${id}\` (${u.missing.length}/${u.stale.length}/${u.phantom.length})`)
@@ -139,10 +168,11 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   ].join('\n');
   return {
     markdown,
-    goalsMet: converged,
+    goalsMet: converged && fullSyncClean,
     summary:
       `seed ${seed}: ${report.operations.total} operations on ${report.accounts} accounts; missing ${d.missing}, ` +
-      `stale ${d.stale}, phantom ${d.phantom}; ` +
+      `stale ${d.stale}, phantom ${d.phantom}; final full sync drift ${driftTotal} ` +
+      `(${removedCopies} copies of removed calendars, ${driftBeyond} beyond); ` +
       (report.convergeMs === null
         ? 'did not converge'
         : `converged ${(report.convergeMs / 1000).toFixed(1)} s after the faults`),

@@ -93,7 +93,11 @@ async function main(): Promise<void> {
   for (const m of selected) {
     ctx.log(`${m.id}: ${m.title}`);
     try {
-      results.set(m.id, await m.run(ctx));
+      const r = await m.run(ctx);
+      results.set(m.id, r);
+      // The module's own file carries the same figures as its section here, as a run alone leaves it.
+      mkdirSync(path.join(repoRoot, 'docs', 'bench'), { recursive: true });
+      writeFileSync(path.join(repoRoot, 'docs', 'bench', `${m.id}.md`), `## ${m.title}\n\n${r.markdown}\n`);
     } catch (err) {
       failed = true;
       console.error(`[bench] ${m.id} failed:`, err);

@@ -5,7 +5,12 @@
  * it is measuring. Same rules (`divergence`) as `compareWithTruth`, which still gives the final verdict.
  */
 import type { Db } from 'mongodb';
-import { type ComparedDoc, type Divergence, divergence } from '../../../scripts/lib/convergence.js';
+import {
+  type ComparedDoc,
+  type Divergence,
+  divergence,
+  type TruthScope,
+} from '../../../scripts/lib/convergence.js';
 import type { CronofySimulator } from '../../../src/simulator/index.js';
 import type { EventDoc } from '../../../src/store/event-mapping.js';
 
@@ -15,6 +20,7 @@ export async function compareManyWithTruth(
   db: Db,
   sim: CronofySimulator,
   accountIds: readonly string[],
+  scopeOf: (accountId: string) => TruthScope = () => ({}),
 ): Promise<Map<string, Divergence>> {
   const docs = await db
     .collection<EventDoc>('events')
@@ -40,7 +46,14 @@ export async function compareManyWithTruth(
 
   const out = new Map<string, Divergence>();
   for (const accountId of accountIds) {
-    out.set(accountId, divergence(sim.truth(accountId, { includeDeleted: true }), byAccount.get(accountId)!));
+    out.set(
+      accountId,
+      divergence(
+        sim.truth(accountId, { includeDeleted: true }),
+        byAccount.get(accountId)!,
+        scopeOf(accountId),
+      ),
+    );
   }
   return out;
 }

@@ -6,7 +6,10 @@
  * The whole service runs for real, as two child processes (./service.ts): the API (receiver +
  * admin, `src/main.ts api`) and the worker, so that they can be stopped and killed; the Cronofy
  * simulator runs in this process and is the truth. A seeded
- * stream of creates, updates, moves, deletes and restores runs across the accounts while a fixed
+ * stream of creates, updates, moves, deletes and restores runs across the accounts, with moves
+ * across the window's edges (from inside to past +201 d or before -42 d, and back in) and calendar
+ * filter changes (the account registered again with a calendar added to or removed from its
+ * `calendarIds`; each account has three calendars, two registered at first), while a fixed
  * timeline of faults plays out:
  *
  *   1. Cronofy faults: 5xx, 429 with `Retry-After`, dropped connections, slow answers (some slower
@@ -22,7 +25,14 @@
  *
  * Then operations and faults stop, and the scenario waits for the service to converge BY ITSELF
  * (notifications, activity retries, channel checks, catch-up syncs; no manual sync) and compares
- * `events` with the simulator's truth for every account: missing, stale, phantom.
+ * `events` with the simulator's truth for every account: missing, stale, phantom. The truth is the
+ * events of the calendars each account is registered with at the end, wherever they are now (an
+ * event moved out of the window is expected at its new times: every read asks for include_moved).
+ *
+ * Last, a full sync is forced on every account (`POST /accounts/:id/sync?wait=true`) and its
+ * `sync_runs.drift` summed: after convergence it should have nothing to correct. The only
+ * correction expected is counted apart: the live copies of a calendar taken out of the filter,
+ * which nothing but a full sync tombstones.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +44,7 @@ import { freePort, probeMongo, probeTemporal } from '../../../scripts/lib/server
 import { eventually, sleep } from '../../../scripts/lib/wait.js';
 import { type Config, loadConfig } from '../../../src/config.js';
 import { CronofySimulator, type SimFaultHandle } from '../../../src/simulator/index.js';
+import type { DriftCounts } from '../../../src/store/events-repo.js';
 import { bundleWorkflows } from '../../../src/worker.js';
 import { type AccountStatus, workflowIdFor } from '../../../src/workflows/messages.js';
 import { compareManyWithTruth } from './compare.js';
@@ -83,7 +94,20 @@ export interface ChaosOptions {
   diagnose?: boolean;
 }
 
-export type OpKind = 'create' | 'update' | 'move' | 'delete' | 'restore';
+export type OpKind =
+  | 'create'
+  | 'update'
+  | 'move'
+  | 'delete'
+  | 'restore'
+  /** An event moved from inside the window to past +201 d or before -42 d. */
+  | 'move_out'
+  /** An event outside the window moved back inside. */
+  | 'move_in'
+  /** The account registered again (`POST /accounts`) with one more calendar in `calendarIds`. */
+  | 'add_calendar'
+  /** ... or with one fewer. */
+  | 'remove_calendar';
 
 export interface KilledRun {
   accountId: string;
@@ -94,6 +118,25 @@ export interface KilledRun {
   attempts: number;
   /** The account had a successful sync that started after the kill. */
   syncedAfterKill: boolean;
+}
+
+/** The full sync forced on every account after convergence. */
+export interface FinalFullSync {
+  /** Accounts whose full sync succeeded. */
+  accounts: number;
+  /** Summed `sync_runs.drift` of those syncs. */
+  drift: DriftCounts;
+  /** Accounts whose full sync recorded no drift (`null`: it was the account's first full sync). */
+  withoutDrift: string[];
+  /** What those syncs wrote (their `SyncResult`), drift or not. */
+  writes: { upserted: number; deleted: number };
+  /** Live copies of events of calendars an account is no longer registered with, before and after. */
+  unregisteredBefore: number;
+  unregisteredAfter: number;
+  /** The comparison again, after the full syncs. */
+  divergenceAfter: { missing: number; stale: number; phantom: number };
+  failures: string[];
+  durationMs: number;
 }
 
 export interface ChaosReport {
@@ -129,6 +172,20 @@ export interface ChaosReport {
   /** From the end of the faults to the first moment every account matched; null if it never did. */
   convergeMs: number | null;
   divergence: { missing: number; stale: number; phantom: number };
+  /** At the end, before the final full sync: what the world looks like, for the comparison's scope. */
+  world: {
+    /** Live events (of registered calendars) now outside the sync window: expected at their new times. */
+    liveOutsideWindow: number;
+    /** Events Cronofy has in calendars an account is not registered with (live or deleted): not expected. */
+    inUnregisteredCalendars: number;
+    /** Accounts whose filter at the end is not the one they were registered with first. */
+    filterChanged: number;
+    /** Documents (tombstones too) of calendars the account was never registered with: should be 0. */
+    neverRegisteredStored: number;
+  };
+  /** Re-authorizations for the re-registrations (token exchanges; not counted as refreshes). */
+  reauthorizations: number;
+  finalFullSync: FinalFullSync;
   /** Accounts that did not match at the end, with what the workflow said about itself. */
   unconverged: Record<string, Divergence & { status?: unknown; lastSyncRuns?: unknown; diagnosis?: string }>;
   /** Workflow states at the end (`active`: n, ...). */
@@ -153,10 +210,39 @@ async function isDown(probe: () => Promise<void>): Promise<boolean> {
   }
 }
 
-/** The seeded world: which events each account has, so operations pick real targets. */
+/** A re-registration the operations asked for: the account's new calendar filter. */
+export interface FilterChange {
+  accountId: string;
+  kind: 'add_calendar' | 'remove_calendar';
+  calendarId: string;
+  calendarIds: string[];
+}
+
+/**
+ * The seeded world: which events each account has (and whether each is now outside the sync
+ * window), and which of its calendars are registered, so operations pick real targets.
+ */
 class World {
-  readonly ops: Record<OpKind, number> = { create: 0, update: 0, move: 0, delete: 0, restore: 0 };
-  readonly #events = new Map<string, Map<string, { calendarId: string; deleted: boolean }>>();
+  readonly ops: Record<OpKind, number> = {
+    create: 0,
+    update: 0,
+    move: 0,
+    delete: 0,
+    restore: 0,
+    move_out: 0,
+    move_in: 0,
+    add_calendar: 0,
+    remove_calendar: 0,
+  };
+  readonly #events = new Map<
+    string,
+    Map<string, { calendarId: string; deleted: boolean; outside: boolean }>
+  >();
+  readonly #calendars = new Map<string, string[]>();
+  readonly #registered = new Map<string, string[]>();
+  readonly #everRegistered = new Map<string, Set<string>>();
+  /** Accounts with a re-registration under way: one at a time per account. */
+  readonly #reregistering = new Set<string>();
   #counter = 0;
 
   constructor(
@@ -164,17 +250,40 @@ class World {
     private readonly today: number,
   ) {}
 
-  addAccount(accountId: string): void {
+  addAccount(accountId: string, calendars: string[], registered: string[]): void {
     this.#events.set(accountId, new Map());
+    this.#calendars.set(accountId, calendars);
+    this.#registered.set(accountId, registered);
+    this.#everRegistered.set(accountId, new Set(registered));
+  }
+
+  /** Every calendar the account has been registered with at some point. */
+  everRegistered(accountId: string): ReadonlySet<string> {
+    return this.#everRegistered.get(accountId)!;
+  }
+
+  /** The calendars the account is registered with now (its truth for the comparison). */
+  registered(accountId: string): string[] {
+    return this.#registered.get(accountId)!;
+  }
+
+  /** The service took the new filter (its `POST /accounts` answered 200). */
+  filterChanged(change: FilterChange): void {
+    this.#registered.set(change.accountId, change.calendarIds);
+    for (const c of change.calendarIds) this.#everRegistered.get(change.accountId)!.add(c);
+    this.#reregistering.delete(change.accountId);
+    this.ops[change.kind] += 1;
   }
 
   get total(): number {
     return Object.values(this.ops).reduce((a, b) => a + b, 0);
   }
 
-  /** A slot inside Cronofy's sync window with a margin at both ends (the window edges move daily). */
-  #slot(rng: Rng): { start: string; end: string } {
-    const day = rng.int(-35, 180);
+  /**
+   * A slot on `day` (relative to today): a timed event, or now and then an all-day one. Inside the
+   * window the scenario keeps a margin at both ends (the window edges move daily).
+   */
+  #slot(rng: Rng, day = rng.int(-35, 180)): { start: string; end: string } {
     if (rng.chance(0.1)) {
       const from = this.today + day * DAY;
       return { start: cronofyDate(from), end: cronofyDate(from + rng.int(1, 3) * DAY) };
@@ -186,30 +295,80 @@ class World {
     };
   }
 
-  create(rng: Rng, accountId: string, calendars: string[], notify = true): void {
-    const calendarId = rng.pick(calendars);
+  /** Outside the window (-42 d .. +201 d), clear of both edges: ten months ahead, or two back. */
+  #outsideSlot(rng: Rng): { start: string; end: string } {
+    return this.#slot(rng, rng.chance(0.5) ? rng.int(210, 320) : rng.int(-120, -50));
+  }
+
+  /** Events go into any of the account's calendars, registered or not: Cronofy has them all. */
+  create(rng: Rng, accountId: string, notify = true): void {
+    const calendarId = rng.pick(this.#calendars.get(accountId)!);
     const n = ++this.#counter;
     const e = this.sim.upsertEvent(
       accountId,
       { calendar_id: calendarId, summary: `chaos ${n}`, description: `created as #${n}`, ...this.#slot(rng) },
       { notify },
     );
-    this.#events.get(accountId)!.set(e.event_uid, { calendarId, deleted: false });
+    this.#events.get(accountId)!.set(e.event_uid, { calendarId, deleted: false, outside: false });
     if (notify) this.ops.create += 1;
   }
 
-  /** One random operation on the account; returns what it did. */
-  operate(rng: Rng, accountId: string, calendars: string[], forced?: OpKind): OpKind {
+  /**
+   * One random operation on the account. Event operations happen at once; a calendar filter
+   * change is returned for the caller to register (an HTTP call that may have to wait out an
+   * outage) and is counted once the service took it.
+   */
+  operate(rng: Rng, accountId: string, forced?: OpKind): OpKind | FilterChange {
     const events = this.#events.get(accountId)!;
     const live = [...events].filter(([, e]) => !e.deleted);
     const dead = [...events].filter(([, e]) => e.deleted);
+    const inside = live.filter(([, e]) => !e.outside);
+    const outside = live.filter(([, e]) => e.outside);
     let kind: OpKind =
       forced ??
-      rng.weighted({ create: 30, update: 25, move: 20, delete: 20, restore: 5 } as Record<OpKind, number>);
+      rng.weighted({
+        create: 25,
+        update: 23,
+        move: 17,
+        delete: 18,
+        restore: 5,
+        move_out: 5,
+        move_in: 3,
+        add_calendar: 2,
+        remove_calendar: 2,
+      } as Record<OpKind, number>);
+    const calendars = this.#calendars.get(accountId)!;
+    const registered = this.registered(accountId);
+    if (kind === 'add_calendar' || kind === 'remove_calendar') {
+      // One re-registration at a time per account; at least one calendar stays registered.
+      if (this.#reregistering.has(accountId)) kind = 'update';
+      else if (kind === 'add_calendar' && registered.length === calendars.length) kind = 'remove_calendar';
+      else if (kind === 'remove_calendar' && registered.length === 1) kind = 'add_calendar';
+    }
+    if (kind === 'add_calendar' || kind === 'remove_calendar') {
+      const calendarId =
+        kind === 'add_calendar'
+          ? rng.pick(calendars.filter((c) => !registered.includes(c)))
+          : rng.pick(registered);
+      this.#reregistering.add(accountId);
+      return {
+        accountId,
+        kind,
+        calendarId,
+        // In the account's own order, so a filter is always written the same way.
+        calendarIds: calendars.filter((c) =>
+          kind === 'add_calendar'
+            ? registered.includes(c) || c === calendarId
+            : registered.includes(c) && c !== calendarId,
+        ),
+      };
+    }
+    if (kind === 'move_in' && outside.length === 0) kind = 'move';
+    if (kind === 'move_out' && inside.length === 0) kind = 'move';
     if (kind !== 'create' && live.length === 0 && kind !== 'restore') kind = 'create';
     if (kind === 'restore' && dead.length === 0) kind = live.length === 0 ? 'create' : 'update';
     if (kind === 'create') {
-      this.create(rng, accountId, calendars);
+      this.create(rng, accountId);
       return kind;
     }
     const current = (uid: string) =>
@@ -219,6 +378,7 @@ class World {
       this.sim.deleteEvent(accountId, uid);
       e.deleted = true;
     } else if (kind === 'restore') {
+      // Back at the times it had when deleted, inside the window or not.
       const [uid, e] = rng.pick(dead);
       const was = current(uid);
       this.sim.upsertEvent(accountId, {
@@ -230,10 +390,14 @@ class World {
       });
       e.deleted = false;
     } else {
-      const [uid, e] = rng.pick(live);
+      const [uid, e] = rng.pick(kind === 'move_out' ? inside : kind === 'move_in' ? outside : live);
       const was = current(uid);
       const times =
-        kind === 'move' ? this.#slot(rng) : { start: was.start as string, end: was.end as string };
+        kind === 'move_out'
+          ? this.#outsideSlot(rng)
+          : kind === 'move' || kind === 'move_in'
+            ? this.#slot(rng)
+            : { start: was.start as string, end: was.end as string };
       this.sim.upsertEvent(accountId, {
         calendar_id: e.calendarId,
         event_uid: uid,
@@ -241,6 +405,7 @@ class World {
         description: kind === 'update' ? `edited as #${this.#counter}` : (was.description ?? ''),
         ...times,
       });
+      if (kind !== 'update') e.outside = kind === 'move_out';
     }
     this.ops[kind] += 1;
     return kind;
@@ -321,7 +486,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
     ready: 'ipc',
     logFile: o.logDir ? path.join(o.logDir, 'worker.log') : undefined,
   });
-  const admin = async (method: string, route: string, body?: unknown) => {
+  const admin = async (method: string, route: string, body?: unknown, timeoutMs = 10_000) => {
     const res = await fetch(`${apiUrl}${route}`, {
       method,
       headers: {
@@ -329,7 +494,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
@@ -394,19 +559,79 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
     const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
     const world = new World(sim, today);
     const accounts: { accountId: string; calendars: string[] }[] = [];
+    /**
+     * New tokens for a re-registration, as the application would have them: the user authorizes
+     * again and the code is exchanged. Cronofy then invalidates the refresh token the service holds
+     * (a refresh racing this fails with `invalid_grant` until the new tokens are registered).
+     */
+    let reauthorizations = 0;
+    const reauthorize = async (accountId: string) => {
+      for (let attempt = 1; ; attempt++) {
+        const res = await fetch(`${sim.url}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            client_id: CLIENT_ID,
+            client_secret: SECRET,
+            grant_type: 'authorization_code',
+            code: sim.createAuthorizationCode(accountId),
+          }),
+          signal: AbortSignal.timeout(10_000),
+        }).catch((err: unknown) => err as Error);
+        if (!(res instanceof Error) && res.ok) {
+          reauthorizations += 1;
+          return (await res.json()) as { access_token: string; refresh_token: string };
+        }
+        // The token endpoint answers 500 now and then in this run (an injected fault): try again.
+        if (attempt >= 20)
+          throw new Error(`re-authorizing ${accountId}: ${res instanceof Error ? res : res.status}`);
+        await sleep(500);
+      }
+    };
+    /**
+     * A calendar filter change: `POST /accounts` again with the new `calendarIds`, retried (it is
+     * idempotent) while the API or Temporal is down, as a caller would. The world counts the
+     * account's new filter from the first 200.
+     */
+    const reregister = async (change: FilterChange): Promise<void> => {
+      const tokens = await reauthorize(change.accountId);
+      const started = Date.now();
+      for (;;) {
+        const res = await admin('POST', '/accounts', {
+          accountId: change.accountId,
+          accessToken: tokens.access_token,
+          refreshToken: tokens.refresh_token,
+          calendarIds: change.calendarIds,
+        }).catch((err: unknown) => ({ status: 0, body: String(err) }));
+        if (res.status === 200) break;
+        if (Date.now() - started > 120_000) {
+          throw new Error(`re-registering ${change.accountId}: ${res.status} ${JSON.stringify(res.body)}`);
+        }
+        await sleep(500);
+      }
+      world.filterChanged(change);
+      mark(
+        `${change.accountId}: ${change.calendarId} ${change.kind === 'add_calendar' ? 'added to' : 'removed from'} ` +
+          `its calendarIds (re-registered with ${change.calendarIds.length})`,
+      );
+    };
     for (let i = 0; i < o.accounts; i++) {
-      const calendars = [`cal_${i}_work`, `cal_${i}_home`];
+      // Three calendars, two registered: the third is there to be added, and its events (which
+      // Cronofy has all along) must not reach MongoDB before it is.
+      const calendars = [`cal_${i}_work`, `cal_${i}_home`, `cal_${i}_side`];
+      const registered = calendars.slice(0, 2);
       const acc = sim.createAccount({
         accountId: `chaos-${o.seed.toString(16)}-${i}`,
         calendarIds: calendars,
       });
-      world.addAccount(acc.accountId);
-      for (let k = 0; k < o.initialEventsPerAccount; k++) world.create(rng, acc.accountId, calendars, false);
+      world.addAccount(acc.accountId, calendars, registered);
+      for (let k = 0; k < o.initialEventsPerAccount; k++) world.create(rng, acc.accountId, false);
       accounts.push({ accountId: acc.accountId, calendars });
       const res = await admin('POST', '/accounts', {
         accountId: acc.accountId,
         accessToken: acc.accessToken,
         refreshToken: acc.refreshToken,
+        calendarIds: registered,
       });
       if (res.status !== 201) {
         throw new Error(`registering ${acc.accountId}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -428,10 +653,18 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
     // ---- operations, in the background ---------------------------------------------------------
     chaosStart = Date.now();
     mark(`seed ${o.seed}: operations start, one every ${o.opIntervalMs} ms`);
+    /** Filter changes still being registered (each retries through the outages on its own). */
+    const reregistrations: Promise<void>[] = [];
+    const reregistrationFailures: string[] = [];
     opsLoop = (async () => {
       while (!stopOps) {
         const a = accounts[rng.int(0, accounts.length - 1)]!;
-        world.operate(rng, a.accountId, a.calendars);
+        const op = world.operate(rng, a.accountId);
+        if (typeof op === 'object') {
+          reregistrations.push(
+            reregister(op).catch((err: unknown) => void reregistrationFailures.push(String(err))),
+          );
+        }
         await sleep(o.opIntervalMs);
       }
     })();
@@ -544,7 +777,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       t = Date.now();
       await api.stop();
       mark(`API stopped (SIGTERM) in ${Date.now() - t} ms`);
-      for (const a of accounts) world.operate(sweepRng, a.accountId, a.calendars, 'update');
+      for (const a of accounts) world.operate(sweepRng, a.accountId, 'update');
       await sleep(channelRetryWindowMs + 3_000);
       const restarting = Date.now();
       await api.start();
@@ -561,6 +794,9 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
 
     stopOps = true;
     await opsLoop;
+    // Every filter change is registered before the faults stop: the comparison needs the final filters.
+    await Promise.all(reregistrations);
+    if (reregistrationFailures.length > 0) throw new Error(reregistrationFailures.join('; '));
     sim.clearFaults();
     const faultsEnd = Date.now();
     const chaosMs = faultsEnd - chaosStart;
@@ -569,23 +805,27 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
     // ---- convergence, by the service's own means ----------------------------------------------
     const accountIds = accounts.map((a) => a.accountId);
     /** While waiting: one read of `events` per check. */
-    const compareAll = () => compareManyWithTruth(db, sim, accountIds);
+    /** The truth is the events of the calendars each account is registered with at the end. */
+    const scopeOf = (accountId: string) => ({ calendarIds: world.registered(accountId) });
+    const compareAll = () => compareManyWithTruth(db, sim, accountIds, scopeOf);
     /** The verdict: the suite's own comparison, account by account. */
     const compareEach = async () => {
       const out = new Map<string, Divergence>();
-      for (const id of accountIds) out.set(id, await compareWithTruth(db, sim, id));
+      for (const id of accountIds) out.set(id, await compareWithTruth(db, sim, id, scopeOf(id)));
       return out;
     };
     const totals = (m: Map<string, Divergence>) => {
       let missing = 0;
       let stale = 0;
       let phantom = 0;
+      let unregistered = 0;
       for (const d of m.values()) {
         missing += d.missing.length;
         stale += d.stale.length;
         phantom += d.phantom.length;
+        unregistered += d.unregistered?.length ?? 0;
       }
-      return { missing, stale, phantom };
+      return { missing, stale, phantom, unregistered };
     };
     let convergedAt: number | null = null;
     let streak = 0;
@@ -594,7 +834,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       const compareStarted = Date.now();
       const all = await compareAll().catch(() => undefined); // MongoDB not answering: not converged
       const compareMs = Date.now() - compareStarted;
-      const t = all ? totals(all) : { missing: -1, stale: -1, phantom: -1 };
+      const t = all ? totals(all) : { missing: -1, stale: -1, phantom: -1, unregistered: -1 };
       if (t.missing === 0 && t.stale === 0 && t.phantom === 0) {
         convergedAt ??= Date.now();
         if (++streak >= 3) break;
@@ -655,7 +895,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
     ).catch((err: unknown) => o.log(`[chaos] ${String(err)}`));
 
     const final = await compareEach();
-    const divergence = totals(final);
+    const { unregistered: unregisteredLive, ...divergence } = totals(final);
     const unconverged: ChaosReport['unconverged'] = {};
     for (const [accountId, d] of final) {
       if (d.missing.length + d.stale.length + d.phantom.length === 0) continue;
@@ -676,7 +916,112 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
     const states: Record<string, number> = {};
     for (const s of statuses.values()) states[s.state] = (states[s.state] ?? 0) + 1;
 
+    // ---- a full sync per account, after convergence ----------------------------------------------
+    // Everything Cronofy has was already brought in by notifications, channel checks and catch-ups,
+    // so this full sync should find nothing to correct: its drift (inserted, changed, tombstoned) is
+    // the measure. One exception, counted apart: the live copies of calendars taken out of an
+    // account's filter, which nothing but a full sync tombstones.
+    const fullStarted = Date.now();
+    const fullSync: FinalFullSync = {
+      accounts: 0,
+      drift: { inserted: 0, changed: 0, tombstoned: 0 },
+      withoutDrift: [],
+      writes: { upserted: 0, deleted: 0 },
+      unregisteredBefore: unregisteredLive,
+      unregisteredAfter: 0,
+      divergenceAfter: { missing: 0, stale: 0, phantom: 0 },
+      failures: [],
+      durationMs: 0,
+    };
+    const queue = [...accountIds];
+    const fullSyncOne = async (accountId: string) => {
+      const requested = new Date();
+      const res = await admin(
+        'POST',
+        `/accounts/${encodeURIComponent(accountId)}/sync?wait=true`,
+        { mode: 'full' },
+        150_000,
+      ).catch((err: unknown) => ({ status: 0, body: String(err) }));
+      if (res.status !== 200) {
+        fullSync.failures.push(`${accountId}: ${res.status} ${JSON.stringify(res.body)}`);
+        return;
+      }
+      const result = res.body as { upserted: number; deleted: number };
+      const run = await db
+        .collection<{
+          accountId: string;
+          kind: string;
+          outcome: string;
+          startedAt: Date;
+          drift?: DriftCounts | null;
+        }>('sync_runs')
+        .findOne(
+          {
+            accountId,
+            kind: 'full',
+            outcome: 'succeeded',
+            startedAt: { $gte: new Date(requested.getTime() - 1_000) },
+          },
+          { sort: { startedAt: -1 } },
+        );
+      fullSync.accounts += 1;
+      fullSync.writes.upserted += result.upserted;
+      fullSync.writes.deleted += result.deleted;
+      if (!run?.drift) {
+        // null: the account's first full sync (nothing to compare with), or no run found.
+        fullSync.withoutDrift.push(accountId);
+        return;
+      }
+      for (const k of ['inserted', 'changed', 'tombstoned'] as const) fullSync.drift[k] += run.drift[k];
+    };
+    // A few at a time, like a fleet's weekly full syncs spread over the week.
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let id = queue.shift(); id !== undefined; id = queue.shift()) await fullSyncOne(id);
+      }),
+    );
+    const afterFull = totals(await compareEach());
+    fullSync.unregisteredAfter = afterFull.unregistered;
+    fullSync.divergenceAfter = {
+      missing: afterFull.missing,
+      stale: afterFull.stale,
+      phantom: afterFull.phantom,
+    };
+    fullSync.durationMs = Date.now() - fullStarted;
+    const driftTotal = fullSync.drift.inserted + fullSync.drift.changed + fullSync.drift.tombstoned;
+    mark(
+      `final full sync of ${fullSync.accounts} account(s) in ${fullSync.durationMs} ms: drift ${driftTotal} ` +
+        `(inserted ${fullSync.drift.inserted}, changed ${fullSync.drift.changed}, tombstoned ${fullSync.drift.tombstoned}); ` +
+        `live copies of unregistered calendars ${fullSync.unregisteredBefore} → ${fullSync.unregisteredAfter}`,
+    );
+
     // ---- what actually happened -----------------------------------------------------------------
+    const worldStats = async (): Promise<ChaosReport['world']> => {
+      const windowFrom = cronofyDate(today - 42 * DAY);
+      const windowTo = cronofyDate(today + 201 * DAY);
+      const out = {
+        liveOutsideWindow: 0,
+        inUnregisteredCalendars: 0,
+        filterChanged: 0,
+        neverRegisteredStored: 0,
+      };
+      for (const a of accounts) {
+        out.neverRegisteredStored += await db.collection('events').countDocuments({
+          accountId: a.accountId,
+          calendarId: { $nin: [...world.everRegistered(a.accountId)] },
+        });
+        const registered = world.registered(a.accountId);
+        if (registered.join() !== a.calendars.slice(0, 2).join()) out.filterChanged += 1;
+        for (const e of sim.truth(a.accountId, { includeDeleted: true })) {
+          if (!registered.includes(e.calendar_id)) out.inUnregisteredCalendars += 1;
+          else if (!e.deleted) {
+            const day = String(e.start).slice(0, 10);
+            if (day < windowFrom || day >= windowTo) out.liveOutsideWindow += 1;
+          }
+        }
+      }
+      return out;
+    };
     const requests = sim.requests.slice(requestsFrom);
     const deliveries = sim.deliveries.slice(deliveriesFrom);
     const closures = sim.closedChannels;
@@ -729,7 +1074,8 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
         dropped: requests.filter((q) => q.status === 'dropped').length,
         slow: faultHandles.reduce((n, f) => n + f.times - f.handle.remaining(), 0),
         tokenExpiries,
-        tokenRefreshes: requests.filter((q) => q.path === '/oauth/token' && q.status === 200).length,
+        tokenRefreshes:
+          requests.filter((q) => q.path === '/oauth/token' && q.status === 200).length - reauthorizations,
         workerKills: worker.exits.filter((x) => x.how === 'kill').length,
         killedMidSync: killed.reduce((n, k) => n + k.runs.length, 0),
         temporalRestarts,
@@ -748,6 +1094,9 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       chaosMs,
       convergeMs,
       divergence,
+      world: await worldStats(),
+      reauthorizations,
+      finalFullSync: fullSync,
       unconverged,
       states,
       channelProblems,
@@ -778,14 +1127,27 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
 export function reportRows(r: ChaosReport): [string, string][] {
   const f = r.faults;
   const ops = r.operations;
+  const fs = r.finalFullSync;
+  const driftTotal = fs.drift.inserted + fs.drift.changed + fs.drift.tombstoned;
   return [
     ['seed', `\`${r.seed}\``],
     ['accounts', String(r.accounts)],
     [
       'operations',
-      `${ops.total} (create ${ops.create}, update ${ops.update}, move ${ops.move}, delete ${ops.delete}, restore ${ops.restore})`,
+      `${ops.total} (create ${ops.create}, update ${ops.update}, move ${ops.move}, delete ${ops.delete}, ` +
+        `restore ${ops.restore}, move out of the window ${ops.move_out}, move back in ${ops.move_in}, ` +
+        `calendar added ${ops.add_calendar}, calendar removed ${ops.remove_calendar})`,
     ],
     ['events in Cronofy at the end (with tombstones)', String(r.events)],
+    [
+      'live events outside the window at the end (expected at their new times)',
+      String(r.world.liveOutsideWindow),
+    ],
+    [
+      'accounts ending with another calendar filter / events in unregistered calendars (not expected)',
+      `${r.world.filterChanged} / ${r.world.inUnregisteredCalendars}`,
+    ],
+    ['stored documents of calendars never registered (expected 0)', String(r.world.neverRegisteredStored)],
     ['Cronofy 5xx answered', String(f.cronofy5xx)],
     [
       '429 with Retry-After answered (injected) / natural 429s',
@@ -793,7 +1155,10 @@ export function reportRows(r: ChaosReport): [string, string][] {
     ],
     ['connections dropped', String(f.dropped)],
     ['slow answers (1.5 s, 3 s, 6 s > client timeout)', String(f.slow)],
-    ['access tokens expired / refreshes that succeeded', `${f.tokenExpiries} / ${f.tokenRefreshes}`],
+    [
+      'access tokens expired / refreshes that succeeded / re-authorizations (for re-registrations)',
+      `${f.tokenExpiries} / ${f.tokenRefreshes} / ${r.reauthorizations}`,
+    ],
     ['worker SIGKILLs / syncs running at the kill', `${f.workerKills} / ${f.killedMidSync}`],
     ['MongoDB restarts (down for)', `${f.mongoRestarts} (${(f.mongoDownMs / 1000).toFixed(1)} s)`],
     [
@@ -832,6 +1197,24 @@ export function reportRows(r: ChaosReport): [string, string][] {
     [
       '**missing / stale / phantom**',
       `**${r.divergence.missing} / ${r.divergence.stale} / ${r.divergence.phantom}**`,
+    ],
+    [
+      `**drift of the final full sync** (${fs.accounts} accounts, after convergence): inserted / changed / tombstoned`,
+      `**${driftTotal}**: ${fs.drift.inserted} / ${fs.drift.changed} / ${fs.drift.tombstoned}` +
+        (fs.withoutDrift.length ? ` (no drift recorded: ${fs.withoutDrift.length})` : '') +
+        (fs.failures.length ? ` (**${fs.failures.length} failed**)` : ''),
+    ],
+    [
+      '… of which live copies of removed calendars tombstoned (before → after the full sync)',
+      `${fs.unregisteredBefore - fs.unregisteredAfter} (${fs.unregisteredBefore} → ${fs.unregisteredAfter})`,
+    ],
+    [
+      'final full sync writes (upserted / deleted) / duration',
+      `${fs.writes.upserted} / ${fs.writes.deleted} / ${(fs.durationMs / 1000).toFixed(1)} s`,
+    ],
+    [
+      'missing / stale / phantom after the full sync',
+      `${fs.divergenceAfter.missing} / ${fs.divergenceAfter.stale} / ${fs.divergenceAfter.phantom}`,
     ],
   ];
 }
