@@ -38,6 +38,11 @@ export function bookkeepingActivities(deps: {
       await deps.accounts.setState(input.accountId, input.state);
     },
 
+    /** After the registration's calendars narrowed: the others' events become tombstones. */
+    async tombstoneOtherCalendars(input: { accountId: string; keepCalendarIds: string[] }): Promise<number> {
+      return deps.events.tombstoneOtherCalendars(input.accountId, input.keepCalendarIds, new Date());
+    },
+
     async finishDeregistration(input: { accountId: string; purge: boolean }): Promise<void> {
       await deps.accounts.markDeregistered(input.accountId);
       // After the workflow closed the channel: revokes the authorization, then deletes the events,

@@ -226,6 +226,22 @@ export class EventsRepo {
     return versions;
   }
 
+  /**
+   * Calendars removed from the registration: their live events become tombstones (the account no
+   * longer syncs them, so they would go stale). Added back later, the backfill restores them.
+   */
+  async tombstoneOtherCalendars(
+    accountId: string,
+    keepCalendarIds: readonly string[],
+    now: Date,
+  ): Promise<number> {
+    const res = await this.events.updateMany(
+      { accountId, deleted: false, calendarId: { $nin: [...keepCalendarIds] } },
+      { $set: tombstoneSet(now) },
+    );
+    return res.modifiedCount;
+  }
+
   /** Purge: every event of the account, tombstones included. */
   async deleteAccount(accountId: string): Promise<number> {
     return (await this.events.deleteMany({ accountId })).deletedCount;

@@ -325,6 +325,15 @@ class AccountSync {
     }
   }
 
+  /** Calendars removed from the registration: their stored events become tombstones. */
+  async pruneCalendars(keepCalendarIds: string[]): Promise<void> {
+    const { accountId } = this.d;
+    const done = await this.bookkeeping(async () => {
+      await this.acts.store.tombstoneOtherCalendars({ accountId, keepCalendarIds });
+    });
+    if (done) this.d.keepOnlyCalendarIds = null;
+  }
+
   /** Profiles are for the status: a failure is logged and left for the next profile push. */
   async checkProfiles(): Promise<void> {
     try {
@@ -457,6 +466,9 @@ export async function accountSync(input: AccountSyncInput): Promise<AccountSyncO
         break;
       case 'checkProfiles':
         await wf.checkProfiles();
+        break;
+      case 'pruneCalendars':
+        await wf.pruneCalendars(step.keepCalendarIds);
         break;
       case 'sync':
         await wf.sync(step);

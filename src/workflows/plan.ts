@@ -17,6 +17,8 @@ export type Step =
   | { kind: 'checkChannel' }
   /** Read the account's profiles from Cronofy (UserInfo). */
   | { kind: 'checkProfiles' }
+  /** Tombstone the stored events of calendars removed from the registration. */
+  | { kind: 'pruneCalendars'; keepCalendarIds: string[] }
   /** Redo MongoDB bookkeeping that failed: record the account's state and channel. */
   | { kind: 'record' }
   | {
@@ -60,6 +62,7 @@ export function planNext(d: AccountData, now: number, t: SyncTimings): Step {
   if (d.needChannel && (channelRetryAt === null || channelRetryAt <= now)) return { kind: 'ensureChannel' };
 
   if (d.needProfiles) return { kind: 'checkProfiles' };
+  if (d.keepOnlyCalendarIds) return { kind: 'pruneCalendars', keepCalendarIds: d.keepOnlyCalendarIds };
 
   const manual = d.requests[0];
   if (manual) {

@@ -77,6 +77,8 @@ export interface AccountData {
   calendarIds?: string[] | null;
   /** Calendars added to the registration whose events are still to be read in full (backfill). */
   backfillCalendarIds?: string[];
+  /** The registration narrowed to these calendars: the others' stored events are to be tombstoned. */
+  keepOnlyCalendarIds?: string[] | null;
   /** When a `profile_initial_sync_completed` push last asked for a full sync (they are bounded). */
   pushFullSyncAt?: number | null;
   /** The account's profiles as Cronofy's UserInfo last reported them (absent: never read). */
@@ -331,6 +333,15 @@ export function applyChannelEnsured(
     const added = d.calendarIds === undefined ? [] : addedCalendars(d.calendarIds, res.calendarIds);
     if (added === 'all') d.needFull = true;
     else if (added.length) d.backfillCalendarIds = union(d.backfillCalendarIds, added);
+    // Calendars removed: their events are no longer synced, so they must not stay live (stale).
+    if (
+      d.calendarIds !== undefined &&
+      res.calendarIds !== null &&
+      removesCalendars(d.calendarIds, res.calendarIds)
+    ) {
+      d.keepOnlyCalendarIds = res.calendarIds;
+      d.backfillCalendarIds = (d.backfillCalendarIds ?? []).filter((c) => res.calendarIds?.includes(c));
+    }
     d.calendarIds = res.calendarIds;
   }
   const replaced = d.channelId !== null && d.channelId !== res.channelId;
@@ -496,6 +507,11 @@ export function addedCalendars(
   if (next === null) return prev === null ? [] : 'all';
   if (prev === null) return [];
   return next.filter((c) => !prev.includes(c));
+}
+
+/** Whether `next` (a list) leaves out a calendar `prev` (`null` = every calendar) had. */
+export function removesCalendars(prev: readonly string[] | null, next: readonly string[]): boolean {
+  return prev === null || prev.some((c) => !next.includes(c));
 }
 
 function union(a: readonly string[] | undefined, b: readonly string[]): string[] {

@@ -84,16 +84,16 @@ describe('chaos: the service converges with Cronofy after faults of every kind',
     expect(report.states).toEqual({ active: report.accounts });
 
     // The full sync after convergence corrects nothing: notifications, channel checks and catch-ups
-    // (backfills of added calendars included) had already brought every change in. The one thing
-    // it does tombstone is the live copies of events of calendars removed from a filter, which the
-    // service leaves live until a full sync; so its drift is exactly those, and it writes nothing else.
-    // (Drift counts inserts and changes only for changes older than DRIFT_GRACE_MS, 5 min, which
-    // every change of this short run is younger than; `writes` has no such grace.)
+    // (backfills of added calendars, and tombstones for removed ones, included) had already brought
+    // every change in. (Drift counts inserts and changes only for changes older than DRIFT_GRACE_MS,
+    // 5 min, which every change of this short run is younger than; `writes` has no such grace.)
     expect(full.failures).toEqual([]);
     expect(full.accounts).toBe(report.accounts);
     expect(full.withoutDrift).toEqual([]);
-    expect(full.drift).toEqual({ inserted: 0, changed: 0, tombstoned: removedCopiesTombstoned });
-    expect(full.writes).toEqual({ upserted: removedCopiesTombstoned, deleted: removedCopiesTombstoned });
+    expect(full.unregisteredBefore).toBe(0);
+    expect(removedCopiesTombstoned).toBe(0);
+    expect(full.drift).toEqual({ inserted: 0, changed: 0, tombstoned: 0 });
+    expect(full.writes).toEqual({ upserted: 0, deleted: 0 });
     expect(full.divergenceAfter).toEqual({ missing: 0, stale: 0, phantom: 0 });
 
     // Not vacuous: the work and every fault happened.

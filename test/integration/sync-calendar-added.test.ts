@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 2: a calendar added at re-registration. Its events changed before the account's
+ * Issue 13 item 2: a calendar added at re-registration (and one removed). Its events changed before the account's
  * watermark never arrive by catch-up (a `last_modified` read), so the workflow backfills the added
  * calendar with a full read of it. The whole service on real servers, against the simulator (whose
  * channels push only for the calendars in their filter, as Cronofy's do).
@@ -51,6 +51,34 @@ describe('a calendar added at re-registration', () => {
       .findOne({ accountId: account.accountId, kind: 'catch_up', 'params.calendarIds': ['cal_home'] });
     expect(backfill).not.toBeNull();
     expect(backfill?.params.lastModified ?? null).toBeNull();
+    expect(
+      await stack.db.collection('sync_runs').countDocuments({ accountId: account.accountId, kind: 'full' }),
+    ).toBe(1);
+  });
+
+  it('a calendar removed at re-registration: its events become tombstones at once', async () => {
+    const events = stack.db.collection('events');
+    const home = await events.countDocuments({
+      accountId: account.accountId,
+      calendarId: 'cal_home',
+      deleted: false,
+    });
+    expect(home).toBeGreaterThan(0);
+    expect((await registerAccount(stack, account, { calendarIds: ['cal_work'] })).status).toBe(200);
+    // No longer synced, they would go stale: tombstoned, without waiting for the next full sync.
+    await eventually(
+      async () =>
+        (await events.countDocuments({
+          accountId: account.accountId,
+          calendarId: 'cal_home',
+          deleted: false,
+        })) === 0,
+      20_000,
+      'the removed calendar’s events tombstoned',
+    );
+    expect(
+      await events.countDocuments({ accountId: account.accountId, calendarId: 'cal_work', deleted: true }),
+    ).toBe(0);
     expect(
       await stack.db.collection('sync_runs').countDocuments({ accountId: account.accountId, kind: 'full' }),
     ).toBe(1);

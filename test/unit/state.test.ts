@@ -325,6 +325,18 @@ describe('calendars added to the registration', () => {
     expect(unknown.backfillCalendarIds ?? []).toEqual([]);
   });
 
+  it('a channel made for fewer calendars asks for the others’ events to be tombstoned', () => {
+    const d = ready({ calendarIds: ['a', 'b'], backfillCalendarIds: ['b'] });
+    S.applyChannelEnsured(d, { channelId: 'chn_2', created: true, calendarIds: ['a'] }, NOW);
+    expect(d).toMatchObject({ keepOnlyCalendarIds: ['a'], backfillCalendarIds: [] });
+    const fromAll = ready({ calendarIds: null });
+    S.applyChannelEnsured(fromAll, { channelId: 'chn_2', created: true, calendarIds: ['a'] }, NOW);
+    expect(fromAll.keepOnlyCalendarIds).toEqual(['a']);
+    const wider = ready({ calendarIds: ['a'] });
+    S.applyChannelEnsured(wider, { channelId: 'chn_2', created: true, calendarIds: null }, NOW);
+    expect(wider.keepOnlyCalendarIds ?? null).toBeNull();
+  });
+
   it('a backfill keeps the watermark and the catch-up need; a failed one is put back', () => {
     const d = ready({ backfillCalendarIds: ['b'], needCatchUp: true });
     const taken = S.startSync(d, {

@@ -564,6 +564,27 @@ describe('accountSync workflow (time-skipping)', () => {
     );
   });
 
+  it('a calendar removed at re-registration has its stored events tombstoned', async () => {
+    await withAccount(
+      async ({ fake, handle }) => {
+        fake.calendarIds = ['cal_a'];
+        await handle.signal(tokensUpdatedSignal);
+        await env.sleep(60_000);
+        expect(fake.named('tombstoneOtherCalendars').map((c) => c.input)).toEqual([
+          expect.objectContaining({ keepCalendarIds: ['cal_a'] }),
+        ]);
+        // Narrowing adds nothing to read.
+        expect(fake.syncs('catch_up').filter((c) => c.input.calendarIds)).toEqual([]);
+      },
+      {
+        setup: (f) => {
+          f.calendarIds = ['cal_a', 'cal_b'];
+        },
+        record: 'calendar-removed',
+      },
+    );
+  });
+
   it('a degraded account re-registered with new calendars gets its channel filter replaced', async () => {
     await withAccount(
       async ({ fake, handle, status }) => {

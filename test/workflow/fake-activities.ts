@@ -145,6 +145,10 @@ export class FakeActivities {
       recordAccountState: async (input) => {
         await this.store('recordAccountState', input);
       },
+      tombstoneOtherCalendars: async (input) => {
+        await this.store('tombstoneOtherCalendars', input);
+        return 0;
+      },
       finishDeregistration: async (input) => {
         await this.store('finishDeregistration', input);
       },
