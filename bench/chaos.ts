@@ -168,8 +168,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     goalsMet: converged && fullSyncClean,
     summary:
       `seed ${seed}: ${report.operations.total} operations on ${report.accounts} accounts; missing ${d.missing}, ` +
-      `stale ${d.stale}, phantom ${d.phantom}; final full sync drift ${driftTotal} ` +
-      `(${removedCopies} copies of removed calendars, ${driftBeyond} beyond); ` +
+      `stale ${d.stale}, phantom ${d.phantom}; final full sync drift ${driftTotal}; ` +
       (report.convergeMs === null
         ? 'did not converge'
         : `converged ${(report.convergeMs / 1000).toFixed(1)} s after the faults`),
