@@ -6,6 +6,8 @@
  *
  * Refreshes may overlap (a full sync and a profile push run in different activities), so every
  * write is conditional on `refreshedAt`: the list read later wins, an older one changes nothing.
+ * One case is left to the next refresh: a calendar created and deleted between two overlapping
+ * reads is stored by the older one (the newer one had nothing to mark), live until then.
  */
 import type { AnyBulkWriteOperation, Collection, MongoBulkWriteError } from 'mongodb';
 import type { CronofyCalendar } from '../cronofy/types.js';
@@ -38,7 +40,11 @@ export interface CalendarDoc {
 export interface CalendarsRefreshResult {
   /** Calendars in Cronofy's list. */
   listed: number;
-  /** Writes skipped because a refresh that read the list later had already written. */
+  /**
+   * Writes skipped because a refresh that read the list later had already written, as the server
+   * reports them (FerretDB v1 ends an unordered batch at its first error: the rest of that older
+   * list is skipped too, which is as it should be).
+   */
   superseded: number;
 }
 
