@@ -26,6 +26,7 @@ import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { CronofySimulator } from '../src/simulator/index.js';
 import { AccountsRepo } from '../src/store/accounts-repo.js';
+import { CalendarsRepo } from '../src/store/calendars-repo.js';
 import { collections, ensureIndexes } from '../src/store/db.js';
 import { EventsRepo } from '../src/store/events-repo.js';
 import { SyncRunsRepo } from '../src/store/sync-runs-repo.js';
@@ -111,6 +112,7 @@ export const idleCostBench: BenchModule = {
         settings: { timings: DEFAULT_TIMINGS, publicUrl },
         accounts: accountsRepo,
         events: new EventsRepo(c.events),
+        calendars: new CalendarsRepo(c.calendars),
         syncRuns: new SyncRunsRepo(c.syncRuns),
         cronofy: {
           clientId: BENCH_CLIENT_ID,

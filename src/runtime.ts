@@ -18,6 +18,7 @@ import { cronofySettings } from './cronofy/client-factory.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { AccountsRepo } from './store/accounts-repo.js';
+import { CalendarsRepo } from './store/calendars-repo.js';
 import { collections, ensureIndexes, pruneSyncRuns } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
 import { SyncRunsRepo } from './store/sync-runs-repo.js';
@@ -253,6 +254,7 @@ export async function startWorker(
     },
     accounts,
     events: new EventsRepo(c.events),
+    calendars: new CalendarsRepo(c.calendars),
     syncRuns: new SyncRunsRepo(c.syncRuns),
     cronofy: cronofySettings(config),
     limiter,

@@ -8,6 +8,7 @@ import type { DataCenter } from '../cronofy/types.js';
 import type { SyncState } from '../domain.js';
 import { purgeAccount } from '../store/account-purge.js';
 import type { AccountsRepo } from '../store/accounts-repo.js';
+import type { CalendarsRepo } from '../store/calendars-repo.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import type { AccountInfoResult } from '../workflows/messages.js';
@@ -15,6 +16,7 @@ import type { AccountInfoResult } from '../workflows/messages.js';
 export function bookkeepingActivities(deps: {
   accounts: AccountsRepo;
   events: EventsRepo;
+  calendars: CalendarsRepo;
   syncRuns: SyncRunsRepo;
   revokeToken(dataCenter: DataCenter, token: string): Promise<void>;
 }) {
@@ -46,7 +48,7 @@ export function bookkeepingActivities(deps: {
     async finishDeregistration(input: { accountId: string; purge: boolean }): Promise<void> {
       await deps.accounts.markDeregistered(input.accountId);
       // After the workflow closed the channel: revokes the authorization, then deletes the events,
-      // the sync runs and the account (../store/account-purge.ts).
+      // the calendars, the sync runs and the account (../store/account-purge.ts).
       if (input.purge) await purgeAccount(deps, input.accountId);
     },
   };

@@ -2,7 +2,7 @@
  * The account workflow's activities: every Cronofy call and MongoDB write happens in them.
  * `createActivities(deps)` binds them to injected dependencies (one Cronofy client per data center
  * and priority); the workflow imports the type only. The activities themselves live by concern:
- * `sync-events.ts`, `channels.ts`, `bookkeeping.ts`, `settings.ts`.
+ * `sync-events.ts`, `channels.ts`, `bookkeeping.ts`, `settings.ts`, `profiles.ts`, `calendars.ts`.
  */
 import { Context } from '@temporalio/activity';
 import type { CallPriority, RateLimiter } from '../budget/rate-limiter.js';
@@ -11,6 +11,7 @@ import { type CronofyAppSettings, cronofyClientFactory } from '../cronofy/client
 import type { DataCenter } from '../cronofy/types.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountInfo, AccountsRepo } from '../store/accounts-repo.js';
+import type { CalendarsRepo } from '../store/calendars-repo.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import type { SyncInput, SyncResult } from '../workflows/messages.js';
@@ -25,6 +26,7 @@ import { syncEvents } from './sync-events.js';
 export interface ActivityDeps {
   accounts: AccountsRepo;
   events: EventsRepo;
+  calendars: CalendarsRepo;
   syncRuns: SyncRunsRepo;
   cronofy: CronofyAppSettings;
   /** What running workflows take from this worker's configuration. */
@@ -102,6 +104,7 @@ export function createActivities(deps: ActivityDeps) {
           {
             events: deps.events,
             syncRuns: deps.syncRuns,
+            calendars: deps.calendars,
             metrics: deps.metrics,
             now,
             signal: Context.current().cancellationSignal,
@@ -118,13 +121,14 @@ export function createActivities(deps: ActivityDeps) {
     ...bookkeepingActivities({
       accounts: deps.accounts,
       events: deps.events,
+      calendars: deps.calendars,
       syncRuns: deps.syncRuns,
       // Background priority: a purge is never urgent. Cronofy errors become Temporal failures.
       revokeToken: (dataCenter, token) =>
         withCronofyFailures(() => clientFor(dataCenter, 'background').revokeToken(token)),
     }),
     ...settingsActivities(deps.settings),
-    ...profileActivities({ liveAccount, cronofyFor }),
+    ...profileActivities({ liveAccount, cronofyFor, calendars: deps.calendars, now }),
   };
 }
 

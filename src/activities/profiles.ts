@@ -2,10 +2,16 @@
  * The account's calendar profiles as Cronofy reports them (`GET /v1/userinfo`): which are still
  * connected, and the link that lets the user re-authorize one that is not. Read on profile pushes
  * and at registration, so the status shows what Cronofy says rather than what a push implied.
+ * A profile push may also mean calendars came or went with the profile: the calendars are
+ * refreshed here too (./calendars.ts), from List Calendars, which has every field UserInfo's
+ * `profile_calendars` has and the profile's identity besides.
  */
+import { Context } from '@temporalio/activity';
 import type { AccountAuth, CronofyClient } from '../cronofy/client.js';
 import type { AccountInfo } from '../store/accounts-repo.js';
+import type { CalendarsRepo } from '../store/calendars-repo.js';
 import type { ProfileState } from '../workflows/messages.js';
+import { refreshCalendars } from './calendars.js';
 import { withCronofyFailures } from './failures.js';
 
 export interface ProfileDeps {
@@ -14,6 +20,8 @@ export interface ProfileDeps {
     account: Pick<AccountInfo, 'accountId' | 'dataCenter'>,
     priority: 'urgent' | 'background',
   ): { client: CronofyClient; auth: AccountAuth };
+  calendars: CalendarsRepo;
+  now: () => Date;
 }
 
 export function profileActivities(deps: ProfileDeps) {
@@ -22,6 +30,10 @@ export function profileActivities(deps: ProfileDeps) {
       const account = await deps.liveAccount(accountId);
       const { client, auth } = deps.cronofyFor(account, 'background');
       const info = await withCronofyFailures(() => client.userInfo(auth));
+      const r = await withCronofyFailures(() => refreshCalendars(deps, accountId, client, auth));
+      if (r.outcome === 'refused') {
+        Context.current().log.warn('List Calendars refused; calendars not refreshed', { status: r.status });
+      }
       // Only what the status shows: no calendars, no tokens (this result is kept in history).
       return (info['cronofy.data']?.profiles ?? []).map((p) => ({
         profileId: p.profile_id,

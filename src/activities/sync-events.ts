@@ -20,11 +20,13 @@ import { fullSyncWindow, windowEdgeWindow } from '../cronofy/window.js';
 import { toCronofyTime } from '../lib/time.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountInfo } from '../store/accounts-repo.js';
+import type { CalendarsRepo } from '../store/calendars-repo.js';
 import type { ReconciliationRecord } from '../store/db.js';
 import { type DriftCounts, type EventsRepo, noDrift } from '../store/events-repo.js';
 import { FullSyncReconciliation } from '../store/full-sync-reconciliation.js';
 import type { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import type { SyncInput, SyncResult } from '../workflows/messages.js';
+import { refreshCalendars } from './calendars.js';
 import {
   addDrift,
   ChainCheck,
@@ -128,6 +130,8 @@ interface SyncProgress {
 export interface SyncDeps {
   events: EventsRepo;
   syncRuns: SyncRunsRepo;
+  /** Refreshed at the start of every fresh full sync (./calendars.ts). */
+  calendars: CalendarsRepo;
   metrics?: Metrics;
   now: () => Date;
   /** The attempt's cancellation; default the activity's `Context.current().cancellationSignal`. */
@@ -294,6 +298,18 @@ async function syncPages(
       : undefined;
   let reconciled: ReconcileOutcome | undefined;
   try {
+    if (input.kind === 'full' && !resume?.syncRunId) {
+      // Each full sync, the one at registration included, refreshes the calendars; a resumed
+      // attempt did at its start. Calendar documents only: events are left to the read below.
+      const r = await refreshCalendars(
+        { calendars: deps.calendars, now, stillRunning },
+        input.accountId,
+        client,
+        auth,
+      );
+      if (r.outcome === 'refused')
+        ctx.log.warn('List Calendars refused; calendars not refreshed', { status: r.status });
+    }
     if (reconciliation && !progress.profilesChecked) {
       // While a profile is disconnected, Cronofy may leave its events out of the read: they would
       // all look deleted. Read UserInfo first; such a sync writes what it reads and tombstones nothing.

@@ -12,6 +12,7 @@ import { cronofyClientFactory, cronofySettings } from '../cronofy/client-factory
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { AccountsRepo } from '../store/accounts-repo.js';
+import { CalendarsRepo } from '../store/calendars-repo.js';
 import { collections } from '../store/db.js';
 import { EventsReader } from '../store/events-query.js';
 import { EventsRepo } from '../store/events-repo.js';
@@ -80,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       accounts: new AccountsRepo(c.accounts, new TokenCrypto(deps.tokenKeys)),
       events: new EventsRepo(c.events),
       eventsReader: new EventsReader(c.events),
+      calendars: new CalendarsRepo(c.calendars),
       syncRuns: new SyncRunsRepo(c.syncRuns),
       oauthNonces: new OAuthNoncesRepo(c.oauthNonces),
       cronofy: cronofyClientFactory(cronofySettings(config)),

@@ -12,6 +12,7 @@
  *   GET    /_sim/accounts/:id/profiles                               → { profiles }
  *   POST   /_sim/accounts/:id/profiles/:profileId/disconnect         → { profile }
  *   POST   /_sim/accounts/:id/profiles/:profileId/reconnect { initialSyncCompleted? } → { profile }
+ *   PATCH  /_sim/accounts/:id/calendars/:calendarId { name?, deleted?, unlisted? } → { profile }
  *   PUT    /_sim/paging  { pageSize?, paging?: keyset|offset }       → 204
  *   GET    /_sim/accounts/:id/channels                               → { channels }
  *   DELETE /_sim/accounts/:id/channels/:channelId  (silent close)    → 204
@@ -149,6 +150,20 @@ async function route(
       initialSyncCompleted: body['initialSyncCompleted'] === true,
     });
     return { status: 200, body: { profile } };
+  }
+  if (sub === 'calendars' && subId !== undefined && action === undefined && method === 'PATCH') {
+    const { name, deleted, unlisted } = await readParams(req);
+    const flag = (v: unknown, field: string) => {
+      if (v !== undefined && typeof v !== 'boolean')
+        throw new SimulatorInputError(`${field} must be a boolean`);
+      return v as boolean | undefined;
+    };
+    const change = {
+      ...(name === undefined ? {} : { name: optionalString(name, 'name') }),
+      ...(deleted === undefined ? {} : { deleted: flag(deleted, 'deleted') }),
+      ...(unlisted === undefined ? {} : { unlisted: flag(unlisted, 'unlisted') }),
+    };
+    return { status: 200, body: { profile: sim.changeCalendar(accountId, subId, change) } };
   }
   if (sub === 'events' && subId !== undefined && action === undefined && method === 'DELETE') {
     return { status: 200, body: { event: sim.deleteEvent(accountId, subId) } };

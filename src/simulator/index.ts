@@ -5,6 +5,7 @@ export { CronofySimulator } from './simulator.js';
 export {
   type CreateAccountOptions,
   type SimAccount,
+  type SimCalendarChange,
   type SimEventInput,
   type SimProfile,
   type SimProfileInput,

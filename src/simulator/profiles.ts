@@ -3,7 +3,7 @@
  * `GET /v1/userinfo` (the profiles with their calendars under the literal key `cronofy.data`).
  * Pure renderings of ./state.ts profiles; field names from Cronofy's documentation and SDKs.
  */
-import type { SimProfile } from './state.js';
+import type { SimCalendarChange, SimProfile } from './state.js';
 
 /**
  * Where the user re-authorizes a disconnected profile. Cronofy's are on its own site; the
@@ -27,12 +27,16 @@ export function renderProfile(profile: SimProfile, base: string): Record<string,
 }
 
 /** A calendar inside `profile_calendars` (no profile fields: the profile is the parent). */
-function renderProfileCalendar(calendarId: string, index: number): Record<string, unknown> {
+function renderProfileCalendar(
+  calendarId: string,
+  index: number,
+  change: SimCalendarChange = {},
+): Record<string, unknown> {
   return {
     calendar_id: calendarId,
-    calendar_name: index === 0 ? 'Calendar' : `Calendar ${index + 1}`,
+    calendar_name: change.name ?? (index === 0 ? 'Calendar' : `Calendar ${index + 1}`),
     calendar_readonly: false,
-    calendar_deleted: false,
+    calendar_deleted: change.deleted === true,
     calendar_primary: index === 0,
     calendar_integrated_conferencing_available: false,
     calendar_attachments_available: false,
@@ -40,14 +44,22 @@ function renderProfileCalendar(calendarId: string, index: number): Record<string
   };
 }
 
+/** A profile's calendars as listed: unlisted ones left out, the others with their changes. */
+function listedCalendars(profile: SimProfile): Record<string, unknown>[] {
+  const changes = profile.calendarChanges ?? {};
+  return profile.calendarIds.flatMap((id, i) =>
+    changes[id]?.unlisted ? [] : [renderProfileCalendar(id, i, changes[id])],
+  );
+}
+
 /** `GET /v1/calendars`: every calendar of every profile, with its profile's identity. */
 export function renderCalendars(profiles: readonly SimProfile[]): Record<string, unknown>[] {
   return profiles.flatMap((profile) =>
-    profile.calendarIds.map((id, i) => ({
+    listedCalendars(profile).map((calendar) => ({
       provider_name: profile.providerName,
       profile_id: profile.profileId,
       profile_name: profile.profileName,
-      ...renderProfileCalendar(id, i),
+      ...calendar,
     })),
   );
 }
@@ -66,7 +78,7 @@ export function renderUserInfo(
       authorization: { scope, status: 'active' },
       profiles: profiles.map((p) => ({
         ...renderProfile(p, base),
-        profile_calendars: p.calendarIds.map(renderProfileCalendar),
+        profile_calendars: listedCalendars(p),
       })),
     },
   };

@@ -23,6 +23,7 @@ import type { PagingMode } from './read-events.js';
 import {
   type CreateAccountOptions,
   type SimAccount,
+  type SimCalendarChange,
   type SimEventInput,
   type SimProfile,
   SimState,
@@ -272,6 +273,20 @@ export class CronofySimulator implements SimulatorControls {
       }
       if (opts.initialSyncCompleted) this.pushNotification(accountId, 'profile_initial_sync_completed');
     }
+    return structuredClone(profile);
+  }
+
+  /**
+   * The user renamed or deleted a calendar (see SimCalendarChange); changes merge with earlier
+   * ones. Pushes nothing: Cronofy documents no notification for it.
+   */
+  changeCalendar(accountId: string, calendarId: string, change: SimCalendarChange): SimProfile {
+    const profile = this.#state.profileOf(accountId, calendarId);
+    if (!profile) throw new SimulatorInputError(`unknown calendar ${calendarId}`, 'not_found');
+    profile.calendarChanges = {
+      ...profile.calendarChanges,
+      [calendarId]: { ...profile.calendarChanges?.[calendarId], ...change },
+    };
     return structuredClone(profile);
   }
 

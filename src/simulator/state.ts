@@ -42,6 +42,21 @@ export interface SimProfile {
   /** False after `disconnectProfile`: Cronofy lost the provider's authorization. */
   connected: boolean;
   initialSyncRequired: boolean;
+  /** Calendars the user renamed or deleted (`changeCalendar`), by id. */
+  calendarChanges?: Record<string, SimCalendarChange>;
+}
+
+/**
+ * A calendar renamed or deleted by the user. Deleted: `deleted` lists it with
+ * `calendar_deleted: true`, `unlisted` leaves it out of List Calendars and UserInfo (Cronofy
+ * documents that deleted calendars may still be listed, not for how long). Its events stay as they
+ * were in Read Events: what Cronofy does with them is not documented, and a test that wants them
+ * gone deletes them.
+ */
+export interface SimCalendarChange {
+  name?: string;
+  deleted?: boolean;
+  unlisted?: boolean;
 }
 
 export interface CreateAccountOptions {

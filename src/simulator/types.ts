@@ -7,7 +7,13 @@
 import type { CronofyChannel, CronofyEvent } from '../cronofy/types.js';
 import type { SimDelivery } from './delivery.js';
 import type { PagingMode } from './read-events.js';
-import type { CreateAccountOptions, SimAccount, SimEventInput, SimProfile } from './state.js';
+import type {
+  CreateAccountOptions,
+  SimAccount,
+  SimCalendarChange,
+  SimEventInput,
+  SimProfile,
+} from './state.js';
 
 export interface SimulatorLogger {
   debug?(obj: object, msg?: string): void;
@@ -139,6 +145,7 @@ export interface SimulatorControls {
   afterPage(accountId: string, page: number, fn: () => void): () => void;
   profiles(accountId: string): SimProfile[];
   disconnectProfile(accountId: string, profileId?: string): SimProfile;
+  changeCalendar(accountId: string, calendarId: string, change: SimCalendarChange): SimProfile;
   reconnectProfile(
     accountId: string,
     profileId?: string,

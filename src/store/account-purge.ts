@@ -11,12 +11,14 @@
 import { CronofyClientError } from '../cronofy/errors.js';
 import type { DataCenter } from '../cronofy/types.js';
 import type { AccountsRepo } from './accounts-repo.js';
+import type { CalendarsRepo } from './calendars-repo.js';
 import type { EventsRepo } from './events-repo.js';
 import type { SyncRunsRepo } from './sync-runs-repo.js';
 
 export interface PurgeDeps {
   accounts: Pick<AccountsRepo, 'get' | 'tokens' | 'delete'>;
   events: Pick<EventsRepo, 'deleteAccount'>;
+  calendars: Pick<CalendarsRepo, 'deleteAccount'>;
   syncRuns: Pick<SyncRunsRepo, 'deleteAccount'>;
   /** Cronofy's `POST /oauth/token/revoke` at the account's data center. */
   revokeToken(dataCenter: DataCenter, token: string): Promise<void>;
@@ -26,6 +28,7 @@ export interface PurgeResult {
   /** `revoked`: Cronofy ended the authorization now; `already_revoked`: it no longer knew the token; `none`: no tokens stored (purged before). */
   authorization: 'revoked' | 'already_revoked' | 'none';
   events: number;
+  calendars: number;
   syncRuns: number;
   account: boolean;
 }
@@ -45,7 +48,8 @@ export async function purgeAccount(deps: PurgeDeps, accountId: string): Promise<
     }
   }
   const events = await deps.events.deleteAccount(accountId);
+  const calendars = await deps.calendars.deleteAccount(accountId);
   const syncRuns = await deps.syncRuns.deleteAccount(accountId);
   const deleted = await deps.accounts.delete(accountId);
-  return { authorization, events, syncRuns, account: deleted };
+  return { authorization, events, calendars, syncRuns, account: deleted };
 }

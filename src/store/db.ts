@@ -1,10 +1,11 @@
 /**
- * The three collections, their document types, and every index, declared in one place and created
+ * The collections, their document types, and every index, declared in one place and created
  * at start (`ensureIndexes`). Other modules get typed collections from `collections(db)`.
  */
 import type { Collection, Db, Document, IndexDescription } from 'mongodb';
 import type { DataCenter } from '../cronofy/types.js';
 import type { SyncKind, SyncState } from '../domain.js';
+import type { CalendarDoc } from './calendars-repo.js';
 import type { EventDoc } from './event-mapping.js';
 import type { DriftCounts } from './events-repo.js';
 import type { OAuthNonceDoc } from './oauth-nonces-repo.js';
@@ -101,6 +102,7 @@ export interface Collections {
   accounts: Collection<AccountDoc>;
   syncRuns: Collection<SyncRunDoc>;
   oauthNonces: Collection<OAuthNonceDoc>;
+  calendars: Collection<CalendarDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -109,6 +111,7 @@ export function collections(db: Db): Collections {
     accounts: db.collection<AccountDoc>('accounts'),
     syncRuns: db.collection<SyncRunDoc>('sync_runs'),
     oauthNonces: db.collection<OAuthNonceDoc>('oauth_nonces'),
+    calendars: db.collection<CalendarDoc>('calendars'),
   };
 }
 
@@ -153,6 +156,10 @@ export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
     { key: { accountId: 1, syncedAt: 1 }, name: 'account_synced' },
   ]);
   await create(c.accounts, [{ key: { state: 1 }, name: 'state' }]);
+  // One document per calendar of an account: what makes a refresh's upserts idempotent.
+  await create(c.calendars, [
+    { key: { accountId: 1, calendarId: 1 }, name: 'account_calendar', unique: true },
+  ]);
   // Expiry of used OAuth nonces; FerretDB v1 has no TTL: OAuthNoncesRepo also removes expired ones.
   await c.oauthNonces
     .createIndex({ expiresAt: 1 }, { name: 'ttl_expires', expireAfterSeconds: 0 })

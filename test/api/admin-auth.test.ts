@@ -13,6 +13,7 @@ const ROUTES: [method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: un
   ['PUT', '/accounts/user-1/tokens', { accessToken: 'a', refreshToken: 'r' }],
   ['DELETE', '/accounts/user-1'],
   ['GET', '/accounts/user-1/events'],
+  ['GET', '/accounts/user-1/calendars'],
   ['GET', '/oauth/connect?accountId=user-1'],
 ];
 

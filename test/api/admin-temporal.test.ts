@@ -222,7 +222,7 @@ describe('registration, tokens and deregistration', () => {
           accountId: 'user-1',
           purge: true,
           status: 'deregistering',
-          removes: ['cronofy_authorization', 'events', 'sync_runs', 'account'],
+          removes: ['cronofy_authorization', 'events', 'calendars', 'sync_runs', 'account'],
         },
       }),
     );

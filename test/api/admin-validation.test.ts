@@ -175,7 +175,7 @@ describe('unknown and closed accounts', () => {
           accountId: 'gone-1',
           purge: true,
           status: 'purged',
-          removed: { authorization: 'revoked', events: 7, syncRuns: 3, account: true },
+          removed: { authorization: 'revoked', events: 7, calendars: 2, syncRuns: 3, account: true },
         },
       }),
     );
@@ -213,7 +213,7 @@ describe('unknown and closed accounts', () => {
         accountId: 'live-1',
         purge: true,
         status: 'deregistering',
-        removes: ['cronofy_authorization', 'events', 'sync_runs', 'account'],
+        removes: ['cronofy_authorization', 'events', 'calendars', 'sync_runs', 'account'],
       },
     });
     expect(f.accounts.markDeregistering).toHaveBeenCalledWith('live-1');

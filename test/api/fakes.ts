@@ -12,6 +12,7 @@ import type { TokenResponse } from '../../src/cronofy/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { AccountInfo, RegisterInput } from '../../src/store/accounts-repo.js';
+import type { CalendarDoc } from '../../src/store/calendars-repo.js';
 import type { SyncRunsSummary } from '../../src/store/sync-runs-repo.js';
 import type { AccountStatus, SyncResult } from '../../src/workflows/messages.js';
 
@@ -121,6 +122,12 @@ export interface Fakes {
   };
   events: { deleteAccount: Mock<(accountId: string) => Promise<number>> };
   eventsReader: { list: Mock<(p: object) => Promise<{ events: never[]; nextCursor: string | null }>> };
+  /** `list` answers the account's documents of `storedCalendars`, deleted ones only when asked. */
+  calendars: {
+    list: Mock<(accountId: string, opts?: { includeDeleted?: boolean }) => Promise<CalendarDoc[]>>;
+    deleteAccount: Mock<(accountId: string) => Promise<number>>;
+  };
+  storedCalendars: CalendarDoc[];
   syncRuns: {
     summary: Mock<(accountId: string) => Promise<SyncRunsSummary>>;
     deleteAccount: Mock<(accountId: string) => Promise<number>>;
@@ -176,6 +183,13 @@ export async function fakeAdminApp(
   const eventsReader: Fakes['eventsReader'] = {
     list: vi.fn(async () => ({ events: [], nextCursor: null })),
   };
+  const storedCalendars: CalendarDoc[] = [];
+  const calendars: Fakes['calendars'] = {
+    list: vi.fn(async (accountId: string, o?: { includeDeleted?: boolean }) =>
+      storedCalendars.filter((c) => c.accountId === accountId && (o?.includeDeleted || !c.deleted)),
+    ),
+    deleteAccount: vi.fn(async () => 2),
+  };
   const syncRuns: Fakes['syncRuns'] = {
     summary: vi.fn(async () => ({ lastSyncs: {}, lastSuccessAt: null, lastFailure: null })),
     deleteAccount: vi.fn(async () => 3),
@@ -200,6 +214,7 @@ export async function fakeAdminApp(
       accounts: accounts as unknown as AdminDeps['accounts'],
       events,
       eventsReader: eventsReader as unknown as AdminDeps['eventsReader'],
+      calendars,
       syncRuns,
       cronofy: cronofy as unknown as AdminDeps['cronofy'],
       oauthNonces,
@@ -211,6 +226,8 @@ export async function fakeAdminApp(
     ...Object.values(accounts),
     events.deleteAccount,
     eventsReader.list,
+    calendars.list,
+    calendars.deleteAccount,
     syncRuns.summary,
     syncRuns.deleteAccount,
     cronofy,
@@ -227,6 +244,8 @@ export async function fakeAdminApp(
     accounts,
     events,
     eventsReader,
+    calendars,
+    storedCalendars,
     syncRuns,
     cronofy,
     exchangeCode,

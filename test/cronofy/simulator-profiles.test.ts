@@ -285,3 +285,35 @@ describe('control API', () => {
     expect(cut.pages).toEqual({ current: 1, total: 4 });
   });
 });
+
+describe('calendar changes', () => {
+  it('a renamed, a deleted and an unlisted calendar in List Calendars and UserInfo, also over /_sim/', async () => {
+    const { sim, account } = await world();
+    const id = account.accountId;
+    const patch = (calendarId: string, body: unknown) =>
+      fetch(`${sim.url}/_sim/accounts/${id}/calendars/${calendarId}`, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await patch('cal_work', { name: 'Work' })).status).toBe(200);
+    expect((await patch('cal_team', { deleted: true })).status).toBe(200);
+    sim.changeCalendar(id, 'cal_home', { unlisted: true });
+    expect((await patch('cal_work', { deleted: 'yes' })).status).toBe(400);
+    expect((await patch('cal_nope', { deleted: true })).status).toBe(404);
+
+    const listed = (await api(sim, account, 'GET', '/v1/calendars')).body.calendars;
+    expect(
+      listed.map((c: Record<string, unknown>) => [c.calendar_id, c.calendar_name, c.calendar_deleted]),
+    ).toEqual([
+      ['cal_work', 'Work', false],
+      ['cal_team', 'Calendar 2', true],
+    ]);
+    const info = (await api(sim, account, 'GET', '/v1/userinfo')).body['cronofy.data'].profiles;
+    expect(info[1].profile_calendars).toEqual([]);
+    // Its events are still served: what Cronofy does with them is not documented.
+    sim.upsertEvent(id, { calendar_id: 'cal_home', summary: 'kept', ...slot }, { notify: false });
+    const read = await api(sim, account, 'GET', `/v1/events?tzid=Etc/UTC&from=${day(0)}&to=${day(30)}`);
+    expect(read.body.events.map((e: Record<string, unknown>) => e.calendar_id)).toContain('cal_home');
+  });
+});

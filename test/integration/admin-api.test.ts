@@ -625,7 +625,13 @@ describe('an account from registration to purge, through a real port', () => {
         accountId: id,
         purge: true,
         status: 'purged',
-        removed: { authorization: 'revoked', events: 5, syncRuns: expect.any(Number), account: true },
+        removed: {
+          authorization: 'revoked',
+          events: 5,
+          calendars: 2,
+          syncRuns: expect.any(Number),
+          account: true,
+        },
       },
     });
     expect(await refreshAtSim(stored?.refreshToken as string)).toBe(400); // invalid_grant: revoked
@@ -684,7 +690,7 @@ describe('an account from registration to purge, through a real port', () => {
         accountId: id,
         purge: true,
         status: 'deregistering',
-        removes: ['cronofy_authorization', 'events', 'sync_runs', 'account'],
+        removes: ['cronofy_authorization', 'events', 'calendars', 'sync_runs', 'account'],
       },
     });
     expect(await stack.admin('POST', '/accounts', reg)).toMatchObject({

@@ -20,6 +20,7 @@ import { RateLimiter } from '../../src/budget/rate-limiter.js';
 import { DEFAULT_TIMINGS, parseEncryptionKeys } from '../../src/config.js';
 import type { CronofyEvent } from '../../src/cronofy/types.js';
 import { AccountsRepo } from '../../src/store/accounts-repo.js';
+import { CalendarsRepo } from '../../src/store/calendars-repo.js';
 import { type Collections, collections, ensureIndexes } from '../../src/store/db.js';
 import { EventsRepo } from '../../src/store/events-repo.js';
 import { SyncRunsRepo } from '../../src/store/sync-runs-repo.js';
@@ -124,6 +125,7 @@ describe('a sync attempt whose workflow is terminated (real Temporal, real activ
     const real = createActivities({
       accounts,
       events: new EventsRepo(c.events),
+      calendars: new CalendarsRepo(c.calendars),
       syncRuns: new SyncRunsRepo(c.syncRuns),
       settings: { timings: DEFAULT_TIMINGS, publicUrl: undefined },
       cronofy: {

@@ -264,6 +264,7 @@ export const deleteSchema = {
           properties: {
             authorization: { type: 'string', enum: ['revoked', 'already_revoked', 'none'] },
             events: { type: 'integer' },
+            calendars: { type: 'integer' },
             syncRuns: { type: 'integer' },
             account: { type: 'boolean' },
           },

@@ -37,7 +37,7 @@ const timedOut = (): never => {
 };
 
 /** What a purge removes, in the order it does (../../store/account-purge.ts). */
-const PURGED = ['cronofy_authorization', 'events', 'sync_runs', 'account'];
+const PURGED = ['cronofy_authorization', 'events', 'calendars', 'sync_runs', 'account'];
 
 export const accountsRoutes: FastifyPluginAsync<AdminDeps> = async (app, deps) => {
   const { config, workflows, accounts } = deps;
@@ -50,6 +50,7 @@ export const accountsRoutes: FastifyPluginAsync<AdminDeps> = async (app, deps) =
         {
           accounts,
           events: deps.events,
+          calendars: deps.calendars,
           syncRuns: deps.syncRuns,
           revokeToken: (dataCenter, token) => deps.cronofy(dataCenter).revokeToken(token),
         },

@@ -9,6 +9,7 @@ import type { CronofyClient } from '../../cronofy/client.js';
 import type { DataCenter } from '../../cronofy/types.js';
 import { TimeoutError, withTimeout } from '../../lib/timeout.js';
 import type { AccountInfo, AccountsRepo } from '../../store/accounts-repo.js';
+import type { CalendarsRepo } from '../../store/calendars-repo.js';
 import type { EventsReader } from '../../store/events-query.js';
 import type { EventsRepo } from '../../store/events-repo.js';
 import type { OAuthNoncesRepo } from '../../store/oauth-nonces-repo.js';
@@ -28,6 +29,7 @@ export interface AdminDeps {
   >;
   events: Pick<EventsRepo, 'deleteAccount'>;
   eventsReader: Pick<EventsReader, 'list'>;
+  calendars: Pick<CalendarsRepo, 'list' | 'deleteAccount'>;
   syncRuns: Pick<SyncRunsRepo, 'summary' | 'deleteAccount'>;
   /**
    * For the OAuth code exchange and a purge's revocation: `cronofyClientFactory`
