@@ -1,6 +1,9 @@
 /**
  * Environment → typed, validated configuration. The only module that reads `process.env`.
  * Invalid configuration throws a ConfigError naming the variable; `main.ts` prints it and exits.
+ *
+ * Longer than ~300 lines because it is the one reader of process.env: every variable, its default and
+ * its validation in one place.
  */
 import { createHash } from 'node:crypto';
 import { DATA_CENTERS, type DataCenter } from './cronofy/types.js';

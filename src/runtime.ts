@@ -1,6 +1,9 @@
 /**
  * Wires real dependencies for the two roles: the API (receiver + admin) and the worker.
  * `main.ts` picks the roles; tests and `npm run dev` call these directly with their own config.
+ *
+ * Longer than ~300 lines because it wires both processes (API and worker) and their shutdown in one
+ * place, so what a process holds open is visible together.
  */
 import http from 'node:http';
 import { Client } from '@temporalio/client';

@@ -15,8 +15,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { AccountAuth, CronofyClient } from '../cronofy/client.js';
-import type { ReadEventsParams } from '../cronofy/types.js';
-import { fullSyncWindow, windowEdgeWindow } from '../cronofy/window.js';
+import { prefetching } from '../lib/prefetching.js';
 import { toCronofyTime } from '../lib/time.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountInfo } from '../store/accounts-repo.js';
@@ -35,6 +34,8 @@ import {
   reconcile,
   reportReconciliation,
 } from './full-sync-reconcile.js';
+import { readParams } from './read-params.js';
+import { KEEPALIVE_INTERVAL_MS, type KeepAlive, keepAlive, SyncStalledError } from './sync-keepalive.js';
 
 /** Cronofy's clock and ours may disagree a little; a watermark this far back cannot miss a change. */
 export const WATERMARK_SAFETY_MS = 60_000;
@@ -46,67 +47,6 @@ export const WATERMARK_SAFETY_MS = 60_000;
  * the full sync serves pending notifications itself.
  */
 export const DRIFT_GRACE_MS = 5 * 60_000;
-
-/**
- * Besides after each page, the activity heartbeats on a timer (with the last progress), so one slow
- * step (a Cronofy answer near its 30 s request timeout, MongoDB busy or failing over) is not taken
- * for a dead worker by the 30 s heartbeat timeout: that started a second attempt of the same sync
- * next to the first, adding load to whatever was slow. A worker that really died stops
- * heartbeating at once. The timer is also what delivers cancellation (Temporal answers it on a
- * heartbeat), so it runs through limiter waits and slow requests, and stops once the attempt is
- * cancelled. An attempt that makes no progress for KEEPALIVE_MAX_STALL_MS gives up by itself
- * (SyncStalledError, retried): it used to stop heartbeating and be timed out instead, and an
- * attempt that no longer heartbeats can never hear that it was replaced.
- */
-export const KEEPALIVE_INTERVAL_MS = 10_000;
-export const KEEPALIVE_MAX_STALL_MS = 120_000;
-
-/** An attempt that made no progress for KEEPALIVE_MAX_STALL_MS ends itself with this (retryable). */
-export class SyncStalledError extends Error {
-  override readonly name = 'SyncStalledError';
-}
-
-interface KeepAlive {
-  /** Progress was made: heartbeat it now, and keep heartbeating it on the timer. */
-  beat(p: SyncProgress): void;
-  /** Aborts when the activity is cancelled or the attempt stalled: everything the attempt does. */
-  signal: AbortSignal;
-  stop(): void;
-}
-
-function keepAlive(
-  ctx: Context,
-  resumed: SyncProgress | undefined,
-  cancelled: AbortSignal,
-  intervalMs: number,
-): KeepAlive {
-  let latest = resumed;
-  let progressAt = Date.now();
-  const stalled = new AbortController();
-  const signal = AbortSignal.any([cancelled, stalled.signal]);
-  const timer = setInterval(() => {
-    if (Date.now() - progressAt > KEEPALIVE_MAX_STALL_MS) {
-      stalled.abort(new SyncStalledError(`no progress for ${KEEPALIVE_MAX_STALL_MS / 1000} s`));
-    } else {
-      ctx.heartbeat(latest);
-    }
-  }, intervalMs);
-  const stop = () => {
-    clearInterval(timer);
-    signal.removeEventListener('abort', stop);
-  };
-  // A cancelled attempt has heard what it needed; heartbeating on would only keep it looking alive.
-  signal.addEventListener('abort', stop, { once: true });
-  return {
-    beat(p) {
-      latest = p;
-      progressAt = Date.now();
-      ctx.heartbeat(p);
-    },
-    signal,
-    stop,
-  };
-}
 
 interface SyncProgress {
   syncRunId: string;
@@ -140,79 +80,6 @@ export interface SyncDeps {
   keepAliveIntervalMs?: number;
 }
 
-/** Read Events parameters for a sync kind. Pure. */
-export function readParams(
-  input: SyncInput,
-  account: Pick<AccountInfo, 'calendarIds'>,
-  startedAt: Date,
-): ReadEventsParams {
-  const base: ReadEventsParams = {
-    tzid: 'Etc/UTC',
-    includeDeleted: true,
-    // The application's own (managed) events are part of the user's calendar too.
-    includeManaged: true,
-    // Without it Cronofy returns only events inside from/to now: a change that moves an event
-    // out of the window is never read, our copy stays at the old time and a full sync tombstones
-    // a live event. With it, events that were ever inside come back with their new times.
-    includeMoved: true,
-    // A backfill reads only the calendars it was asked for; everything else the registered ones.
-    ...(input.calendarIds?.length
-      ? { calendarIds: input.calendarIds }
-      : account.calendarIds?.length
-        ? { calendarIds: account.calendarIds }
-        : {}),
-  };
-  switch (input.kind) {
-    case 'full': {
-      const w = fullSyncWindow(startedAt.getTime());
-      return { ...base, from: w.from, to: w.to };
-    }
-    case 'window_edge': {
-      const w = windowEdgeWindow(startedAt.getTime(), input.windowReadTo);
-      return { ...base, from: w.from, to: w.to };
-    }
-    default: {
-      // Incremental and catch-up read the whole window, filtered by last_modified.
-      const w = fullSyncWindow(startedAt.getTime());
-      return {
-        ...base,
-        from: w.from,
-        to: w.to,
-        ...(input.lastModified ? { lastModified: input.lastModified } : {}),
-      };
-    }
-  }
-}
-
-/**
- * Yields what `source` yields, asking it for the next item as soon as one is handed out: Cronofy
- * is read for page N+1 while page N is written to MongoDB. At most one item is read ahead, so
- * a failed write stops the read after that one page. The resume cursor is still only what was
- * written (the caller heartbeats after each write).
- */
-export async function* prefetching<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-  const it = source[Symbol.asyncIterator]();
-  let next = it.next();
-  try {
-    while (true) {
-      const r = await next;
-      if (r.done) return;
-      next = it.next();
-      // Handled here so a read failing while the caller writes is not an unhandled rejection;
-      // the caller sees it on its next step.
-      next.catch(() => undefined);
-      yield r.value;
-    }
-  } finally {
-    // Stopped early (a write failed): the source is closed once its read ahead settles, without
-    // holding up the caller's error for it.
-    void next.then(
-      () => it.return?.(),
-      () => undefined,
-    );
-  }
-}
-
 export async function syncEvents(
   deps: SyncDeps,
   input: SyncInput,
@@ -241,7 +108,7 @@ async function syncPages(
   client: CronofyClient,
   auth: AccountAuth,
   ctx: Context,
-  keep: KeepAlive,
+  keep: KeepAlive<SyncProgress>,
 ): Promise<SyncResult> {
   const resume = ctx.info.heartbeatDetails as SyncProgress | undefined;
   const now = deps.now;

@@ -3,6 +3,9 @@
  * cursors, channels, and profiles, calendars and UserInfo, behind injected faults and Cronofy's per-application rate limits. Every
  * answered or dropped request goes to the simulator's request log. State lives in ./state.ts; push
  * deliveries in ./delivery.ts.
+ *
+ * Longer than ~300 lines: the Cronofy HTTP surface the simulator serves, one handler per endpoint,
+ * each with its documented and worse-case behaviour noted.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

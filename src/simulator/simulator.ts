@@ -9,6 +9,9 @@
  *
  * This file holds the lifecycle and the world a test changes (accounts, events, channels, faults);
  * the Cronofy API it serves is ./cronofy-api.ts, its state ./state.ts, push deliveries ./delivery.ts.
+ *
+ * Longer than ~300 lines: the test-facing controls (moves, profiles, paging, faults) are many, and
+ * they are the simulator's point.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

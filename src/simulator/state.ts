@@ -2,6 +2,9 @@
  * The simulator's in-memory world: accounts, their calendars and events, OAuth tokens and codes,
  * notification channels. No HTTP and no pushes here; ./simulator.ts wires this to both.
  * Times shown to clients (`created`, `updated`, token expiry) come from the injected clock.
+ *
+ * Longer than ~300 lines: the whole simulated world (events with their move history, calendars,
+ * profiles, tokens, channels) in one consistent place.
  */
 import { randomBytes } from 'node:crypto';
 import type { ChannelFilters, CronofyChannel, CronofyEvent, CronofyTime } from '../cronofy/types.js';

@@ -4,6 +4,9 @@
  * read-modify-write race and an older `updated` never overwrites a newer one. Also a full sync's
  * reconciliation queries (candidates, tombstones), which share the write path's filters and marks:
  * why this file is longer than ~300 lines.
+ *
+ * Longer than ~300 lines because it owns the `events` collection: every write and query shape on it
+ * (pages, reconciliation candidates, tombstones) lives here, next to the indexes they rely on.
  */
 import type { AnyBulkWriteOperation, Collection, Filter, MongoBulkWriteError } from 'mongodb';
 import type { CronofyEvent } from '../cronofy/types.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prefetching } from '../../src/activities/sync-events.js';
+import { prefetching } from '../../src/lib/prefetching.js';
 
 /** A source that records when each item is asked for and when it is handed over. */
 function recordingSource(n: number, log: string[], failAt?: number): AsyncIterable<number> {

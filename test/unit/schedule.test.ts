@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readParams } from '../../src/activities/sync-events.js';
+import { readParams } from '../../src/activities/read-params.js';
 import { fullSyncWindow, windowEdgeWindow } from '../../src/cronofy/window.js';
 import {
   failureRetryDelay,

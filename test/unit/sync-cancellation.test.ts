@@ -9,12 +9,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ObjectId } from 'mongodb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  KEEPALIVE_MAX_STALL_MS,
-  type SyncDeps,
-  SyncStalledError,
-  syncEvents,
-} from '../../src/activities/sync-events.js';
+import { type SyncDeps, syncEvents } from '../../src/activities/sync-events.js';
+import { KEEPALIVE_MAX_STALL_MS, SyncStalledError } from '../../src/activities/sync-keepalive.js';
 import type { AccountAuth, CronofyClient, ReadEventsPageWithUrl } from '../../src/cronofy/client.js';
 import type { CronofyEvent } from '../../src/cronofy/types.js';
 import type { AccountInfo } from '../../src/store/accounts-repo.js';
