@@ -6,9 +6,10 @@
 # The build is keyed by a hash of the tool's source and module files: a changed main.go, go.mod or
 # go.sum builds a new binary next to the old one; an unchanged tree costs a hash and a file test.
 # Its modules come from the Go module proxy (compose-go, prometheus/prometheus's rulefmt and
-# promql/parser: 105 s on 2 cores with empty module and build caches, downloads included). promtool itself is not built: its
-# `go install` is refused (replace directives in Prometheus's go.mod) and building it from the
-# module takes over ten minutes here for the same `rulefmt.ParseFile` this tool calls.
+# promql/parser): 105 s on 2 cores with empty module and build caches, downloads included.
+# promtool itself is not built: its `go install` is refused (replace directives in Prometheus's
+# go.mod), and building it inside its module had not finished after 6 minutes of compiling here
+# (Kubernetes, cloud SDKs for service discovery) for the same `rulefmt.ParseFile` this tool calls.
 #
 # Environment: CRONOFY_SYNC_CACHE (cache dir, as install-servers.sh).
 set -euo pipefail
