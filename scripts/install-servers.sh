@@ -363,4 +363,7 @@ if ! all_installed; then
   # FerretDB only when no real mongod is available (or when forced).
   if want_ferretdb; then install_ferretdb; fi
 fi
+# The deployment checker test/deploy/compose.test.ts runs (its own script, cache and lock; a hash
+# and a file test when built).
+bash "$(dirname "$0")/install-deploy-tools.sh" >/dev/null
 echo "$CACHE"

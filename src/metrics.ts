@@ -4,11 +4,38 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Accounts per state, read from MongoDB's `accounts` collection when Prometheus scrapes. */
+export type AccountCounts = () => Promise<Record<string, number>>;
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  // Set by the worker role (src/runtime.ts) once it has MongoDB; unset, the gauge has no samples.
+  let accountCounts: AccountCounts | undefined;
   const m = {
     registry,
+    /** Where `cronofy_accounts` reads from; `undefined` stops reading (the worker is closing). */
+    setAccountCounts(source: AccountCounts | undefined): void {
+      accountCounts = source;
+    },
+    // Accounts: counted on scrape (a few index-only counts), so the figure is never stale and no
+    // timer runs. Every process serving it reports the same totals: aggregate with max, not sum.
+    accounts: new Gauge({
+      name: 'cronofy_accounts',
+      help: 'Registered accounts by sync state (active, degraded, disconnected, closed), from MongoDB at scrape time; every worker reports the same totals',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      async collect() {
+        if (!accountCounts) return;
+        try {
+          const counts = await accountCounts();
+          for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+        } catch {
+          // MongoDB unreachable: no figure rather than a stale one (the scrape itself still succeeds).
+          this.reset();
+        }
+      },
+    }),
     // Receiver
     notifications: new Counter({
       name: 'cronofy_notifications_total',

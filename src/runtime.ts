@@ -223,8 +223,23 @@ function installTemporalRuntime(log: Logger, port: number | undefined): void {
         sdkLog[levels[entry.level]]({ ...entry.meta }, entry.message);
       },
     ),
-    ...(port ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${port}` } } } } : {}),
+    ...(port ? { telemetryOptions: { metrics: { prometheus: sdkPrometheusOptions(port) } } } : {}),
   });
+}
+
+/**
+ * The SDK's Prometheus exporter in Prometheus's own conventions, like our metrics: durations in
+ * seconds with the unit in the name (`temporal_workflow_task_schedule_to_start_latency_seconds`),
+ * counters ending in `_total` (`temporal_request_failure_total`). The SDK's defaults are
+ * milliseconds under unit-less names, which read 1000× off next to every other `_seconds` histogram.
+ */
+export function sdkPrometheusOptions(port: number) {
+  return {
+    bindAddress: `0.0.0.0:${port}`,
+    useSecondsForDurations: true,
+    unitSuffix: true,
+    countersTotalSuffix: true,
+  };
 }
 
 export async function startWorker(
@@ -269,6 +284,8 @@ export async function startWorker(
   if (workflowBundle && 'codePath' in workflowBundle)
     log.info({ codePath: workflowBundle.codePath }, 'using the prebuilt workflow bundle');
   else if (!workflowBundle) log.info('bundling the workflow code (no prebuilt bundle: running from source)');
+  // `cronofy_accounts` on this process's metrics, counted from `accounts` at each scrape.
+  metrics.setAccountCounts(() => accounts.countByState());
   // A worker that fails to start gives its budget share back at once.
   const worker = await createWorker({
     connection,
@@ -280,6 +297,7 @@ export async function startWorker(
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     maxConcurrentActivities: config.worker.maxConcurrentActivities,
   }).catch(async (err: unknown) => {
+    metrics.setAccountCounts(undefined);
     await budget.stop();
     throw err;
   });
@@ -290,6 +308,7 @@ export async function startWorker(
   pruner?.unref();
   const done = worker.run().finally(async () => {
     if (pruner) clearInterval(pruner);
+    metrics.setAccountCounts(undefined);
     await budget.stop();
     await connection.close().catch(() => undefined);
     await mongo.client.close().catch(() => undefined);

@@ -5,6 +5,7 @@
  */
 import type { Collection } from 'mongodb';
 import type { DataCenter } from '../cronofy/types.js';
+import { SYNC_STATES } from '../domain.js';
 import type { AccountDoc, SyncState } from './db.js';
 import type { TokenCrypto } from './token-crypto.js';
 
@@ -181,6 +182,18 @@ export class AccountsRepo {
       { _id: accountId, deregisteredAt: null },
       { $set: { deregisterRequestedAt: this.now() } },
     );
+  }
+
+  /**
+   * Accounts per state, every state present (0 when none): one count per state on the `state`
+   * index, cheap enough to run on every metrics scrape.
+   */
+  async countByState(): Promise<Record<SyncState, number>> {
+    const counts = await Promise.all(SYNC_STATES.map((state) => this.accounts.countDocuments({ state })));
+    return Object.fromEntries(SYNC_STATES.map((state, i) => [state, counts[i] ?? 0])) as Record<
+      SyncState,
+      number
+    >;
   }
 
   async markDeregistered(accountId: string): Promise<void> {

@@ -215,7 +215,24 @@ describe('api and worker as separate processes (docker-compose roles)', () => {
     // The Temporal SDK's own metrics (Core's Prometheus exporter) from the worker.
     const sdk = await (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text();
     expect(sdk).toMatch(/^temporal_[a-z_]+/m);
-    expect(sdk).toContain('temporal_workflow_task_execution_latency');
+    // In Prometheus's conventions (src/runtime.ts, sdkPrometheusOptions): durations in seconds,
+    // named so; counters end in _total. The dashboard and alerts use these names.
+    expect(sdk).toContain('temporal_workflow_task_execution_latency_seconds_bucket');
+    expect(sdk).toContain('temporal_workflow_task_schedule_to_start_latency_seconds_bucket');
+    expect(sdk).toContain('temporal_activity_schedule_to_start_latency_seconds_bucket');
+    expect(sdk).toMatch(/^temporal_request_total\{/m);
+    for (const type of sdk.matchAll(/^# TYPE (temporal_\S+) (counter|histogram)$/gm)) {
+      if (type[2] === 'counter') expect(type[1], 'counter').toMatch(/_total$/);
+      else expect(type[1], 'histogram').toMatch(/_seconds$/);
+    }
+    // A millisecond histogram would have no bucket below 1 (its first is 1 ms); in seconds it has.
+    const les = [...sdk.matchAll(/^temporal_request_latency_seconds_bucket\{.*le="([0-9.e+-]+)"/gm)].map(
+      (m) => Number(m[1]),
+    );
+    expect(les.some((le) => le > 0 && le < 1)).toBe(true);
+    // The accounts gauge, counted from MongoDB by the worker: the one registered account is active.
+    expect(sample(body, 'cronofy_accounts', { state: 'active' })).toBe(1);
+    expect(sample(body, 'cronofy_accounts', { state: 'disconnected' })).toBe(0);
 
     api.proc.kill('SIGTERM');
     worker.proc.kill('SIGTERM');
