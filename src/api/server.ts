@@ -15,6 +15,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountWorkflows } from '../temporal/account-workflows.js';
 import { mongoUnavailable } from './api-error.js';
+import { addComponents, swaggerRefResolver } from './components.js';
 import { frameworkErrors, installErrorHandlers } from './error-handler.js';
 import { healthRoutes, metricsRoute, type Readiness } from './health.js';
 import { receiverRoutes } from './receiver.js';
@@ -87,6 +88,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // The document is generated from this app's routes either way; only where it is served moves.
   const internal = deps.config.http.internalPort !== undefined;
   await app.register(swagger, {
+    refResolver: swaggerRefResolver,
     openapi: {
       info: {
         title: 'cronofy-sync',
@@ -99,6 +101,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   });
   if (!internal) await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Before the routes: their responses refer to these by `$id`.
+  addComponents(app);
 
   await app.register(async (scope) => receiverRoutes(scope, deps));
   await app.register(async (scope) => healthRoutes(scope, deps));

@@ -9,6 +9,7 @@ import {
   errors,
   nullableString,
   nullableTime,
+  ref,
 } from '../schemas.js';
 
 const token = { type: 'string', minLength: 1, maxLength: 4096 } as const;
@@ -23,7 +24,19 @@ export interface RegisterBody {
   calendarIds?: string[];
 }
 
+export const registrationSchema = {
+  $id: 'Registration',
+  type: 'object',
+  properties: {
+    accountId: { type: 'string' },
+    created: { type: 'boolean', description: 'false: the account was registered already' },
+  },
+  required: ['accountId', 'created'],
+  example: { accountId: 'user-42', created: true },
+} as const;
+
 export const registerSchema = {
+  operationId: 'registerAccount',
   tags: ['accounts'],
   summary: 'Register an account',
   description:
@@ -48,34 +61,79 @@ export const registerSchema = {
     additionalProperties: false,
   },
   response: {
-    ...Object.fromEntries(
-      [200, 201].map((c) => [
-        c,
-        {
-          type: 'object',
-          properties: { accountId: { type: 'string' }, created: { type: 'boolean' } },
-          required: ['accountId', 'created'],
-        },
-      ]),
-    ),
-    ...errors(400, 401, 503),
+    200: ref('Registration', 'Registered already: tokens and settings replaced'),
+    201: ref('Registration', 'Registered; the workflow started'),
+    ...errors(400, 401, 409, 503),
   },
 } as const;
 
 // ---- GET /accounts/:accountId --------------------------------------------------------------
 
-const lastSync = {
+export const lastSyncSchema = {
+  $id: 'LastSync',
   type: 'object',
+  description: 'The latest successful sync of a kind',
   properties: {
-    kind: { type: 'string' },
+    kind: { type: 'string', enum: [...SYNC_KINDS] },
     at: { type: 'string', format: 'date-time' },
     upserted: { type: 'integer' },
     deleted: { type: 'integer' },
     pages: { type: 'integer' },
   },
+  example: { kind: 'full', at: '2026-05-01T10:00:02.000Z', upserted: 120, deleted: 3, pages: 2 },
+} as const;
+
+export const syncProgressSchema = {
+  $id: 'SyncProgress',
+  type: 'object',
+  description:
+    'The sync running now, page by page (from its `sync_runs` document): `pagesTotal` is what Cronofy announced (`pages.total`), null until the first page is written.',
+  properties: {
+    kind: { type: 'string', enum: [...SYNC_KINDS] },
+    pagesDone: { type: 'integer' },
+    pagesTotal: { type: 'integer', nullable: true },
+    upserted: { type: 'integer' },
+    deleted: { type: 'integer' },
+    startedAt: { type: 'string', format: 'date-time' },
+  },
+  required: ['kind', 'pagesDone', 'pagesTotal', 'upserted', 'deleted', 'startedAt'],
+  example: {
+    kind: 'full',
+    pagesDone: 3,
+    pagesTotal: 8,
+    upserted: 1200,
+    deleted: 4,
+    startedAt: '2026-05-01T10:00:00.000Z',
+  },
+} as const;
+
+export const profileSchema = {
+  $id: 'Profile',
+  type: 'object',
+  description: 'A calendar profile as Cronofy last reported it',
+  properties: {
+    profileId: { type: 'string' },
+    profileName: nullableString,
+    providerName: { type: 'string' },
+    connected: { type: 'boolean' },
+    relinkUrl: {
+      ...nullableString,
+      description: 'where the user re-authorizes a disconnected profile',
+    },
+    initialSyncRequired: { type: 'boolean' },
+  },
+  example: {
+    profileId: 'pro_1',
+    profileName: 'user@example.com',
+    providerName: 'google',
+    connected: true,
+    relinkUrl: null,
+    initialSyncRequired: false,
+  },
 } as const;
 
 export const accountStatusSchema = {
+  $id: 'AccountStatus',
   type: 'object',
   description:
     "The workflow's `status` query. When the workflow is not running (deregistered, or not answering), the state stored in MongoDB, with `workflowRunning: false` / `source: store`.",
@@ -88,7 +146,10 @@ export const accountStatusSchema = {
       type: 'object',
       properties: { id: nullableString, lastNotificationAt: nullableTime, lastCheckedAt: nullableTime },
     },
-    lastSyncs: { type: 'object', properties: Object.fromEntries(SYNC_KINDS.map((k) => [k, lastSync])) },
+    lastSyncs: {
+      type: 'object',
+      properties: Object.fromEntries(SYNC_KINDS.map((k) => [k, { $ref: 'LastSync#' }])),
+    },
     lastSuccessfulSyncAt: nullableTime,
     watermark: nullableTime,
     pending: {
@@ -102,6 +163,9 @@ export const accountStatusSchema = {
       },
     },
     running: { type: 'string', enum: [...SYNC_KINDS], nullable: true },
+    // Present only while a sync runs (an optional property rather than a nullable `$ref`, which
+    // OpenAPI 3.0 can only say through `allOf`).
+    progress: { $ref: 'SyncProgress#' },
     nextFullSyncAt: nullableTime,
     nextWindowEdgeSyncAt: nullableTime,
     nextChannelCheckAt: nullableTime,
@@ -116,20 +180,7 @@ export const accountStatusSchema = {
       type: 'array',
       nullable: true,
       description: "The account's calendar profiles as Cronofy last reported them (null: not read yet)",
-      items: {
-        type: 'object',
-        properties: {
-          profileId: { type: 'string' },
-          profileName: nullableString,
-          providerName: { type: 'string' },
-          connected: { type: 'boolean' },
-          relinkUrl: {
-            ...nullableString,
-            description: 'where the user re-authorizes a disconnected profile',
-          },
-          initialSyncRequired: { type: 'boolean' },
-        },
-      },
+      items: { $ref: 'Profile#' },
     },
     dataCenter: { type: 'string' },
     calendarIds: { type: 'array', items: { type: 'string' }, nullable: true },
@@ -139,15 +190,56 @@ export const accountStatusSchema = {
   required: ['accountId', 'state', 'workflowRunning', 'source'],
   // Fields the workflow adds later still reach the caller.
   additionalProperties: true,
+  example: {
+    accountId: 'user-42',
+    state: 'active',
+    workflowRunning: true,
+    source: 'workflow',
+    channel: { id: 'chn_1', lastNotificationAt: '2026-05-01T09:58:00.000Z', lastCheckedAt: null },
+    lastSyncs: {
+      full: { kind: 'full', at: '2026-05-01T04:00:02.000Z', upserted: 120, deleted: 3, pages: 2 },
+    },
+    lastSuccessfulSyncAt: '2026-05-01T04:00:02.000Z',
+    watermark: '2026-05-01T03:59:00Z',
+    pending: {
+      notifications: 0,
+      earliestChangesSince: null,
+      firstPendingAt: null,
+      requested: [],
+      syncDueAt: null,
+    },
+    running: 'incremental',
+    progress: {
+      kind: 'incremental',
+      pagesDone: 1,
+      pagesTotal: 2,
+      upserted: 40,
+      deleted: 0,
+      startedAt: '2026-05-01T10:00:00.000Z',
+    },
+    nextFullSyncAt: '2026-05-02T04:00:00.000Z',
+    nextWindowEdgeSyncAt: '2026-05-01T16:00:00.000Z',
+    nextChannelCheckAt: '2026-05-01T16:00:00.000Z',
+    failingSince: null,
+    lastError: null,
+    profileDisconnected: null,
+    profiles: null,
+    dataCenter: 'us',
+    calendarIds: null,
+    registeredAt: '2026-04-01T10:00:00.000Z',
+    deregisteredAt: null,
+  },
 } as const;
 
 export const statusSchema = {
+  operationId: 'getAccountStatus',
   tags: ['accounts'],
   summary: 'Account status',
-  description: 'State, channel, last syncs, pending work and last error of the account.',
+  description:
+    'State, channel, last syncs, pending work, the running sync and its progress, and the last error of the account.',
   security: BEARER,
   params: accountParams,
-  response: { 200: accountStatusSchema, ...errors(400, 401, 404, 503) },
+  response: { 200: ref('AccountStatus', 'The account status'), ...errors(400, 401, 404, 503) },
 } as const;
 
 // ---- POST /accounts/:accountId/sync --------------------------------------------------------
@@ -156,7 +248,46 @@ export interface SyncBody {
   mode: SyncMode;
 }
 
+export const syncResultSchema = {
+  $id: 'SyncResult',
+  type: 'object',
+  description: 'What a finished sync did',
+  properties: {
+    kind: { type: 'string', enum: [...SYNC_KINDS] },
+    pages: { type: 'integer' },
+    upserted: { type: 'integer' },
+    deleted: { type: 'integer' },
+    unchanged: { type: 'integer' },
+    startedAt: { type: 'string', format: 'date-time' },
+    finishedAt: { type: 'string', format: 'date-time' },
+    watermark: { type: 'string', format: 'date-time' },
+  },
+  required: ['kind', 'pages', 'upserted', 'deleted', 'unchanged', 'startedAt', 'finishedAt'],
+  example: {
+    kind: 'full',
+    pages: 2,
+    upserted: 3,
+    deleted: 1,
+    unchanged: 196,
+    startedAt: '2026-05-01T10:00:00.000Z',
+    finishedAt: '2026-05-01T10:00:02.000Z',
+    watermark: '2026-05-01T09:59:00Z',
+  },
+} as const;
+
+export const syncAcceptedSchema = {
+  $id: 'SyncAccepted',
+  type: 'object',
+  properties: {
+    accountId: { type: 'string' },
+    mode: { type: 'string', enum: [...SYNC_MODES] },
+    status: { type: 'string', enum: ['queued', 'running'] },
+  },
+  example: { accountId: 'user-42', mode: 'full', status: 'queued' },
+} as const;
+
 export const syncSchema = {
+  operationId: 'requestSync',
   tags: ['accounts'],
   summary: 'Request a sync',
   description:
@@ -175,29 +306,11 @@ export const syncSchema = {
     additionalProperties: false,
   },
   response: {
-    200: {
-      type: 'object',
-      description: 'SyncResult',
-      properties: {
-        kind: { type: 'string', enum: [...SYNC_KINDS] },
-        pages: { type: 'integer' },
-        upserted: { type: 'integer' },
-        deleted: { type: 'integer' },
-        unchanged: { type: 'integer' },
-        startedAt: { type: 'string', format: 'date-time' },
-        finishedAt: { type: 'string', format: 'date-time' },
-        watermark: { type: 'string', format: 'date-time' },
-      },
-      required: ['kind', 'pages', 'upserted', 'deleted', 'unchanged', 'startedAt', 'finishedAt'],
-    },
-    202: {
-      type: 'object',
-      properties: {
-        accountId: { type: 'string' },
-        mode: { type: 'string' },
-        status: { type: 'string', enum: ['queued', 'running'] },
-      },
-    },
+    200: ref('SyncResult', 'With `wait=true`: the sync ran; what it did'),
+    202: ref(
+      'SyncAccepted',
+      'Queued (`queued`), or `wait=true` and still running after the wait limit (`running`)',
+    ),
     ...errors(400, 401, 404, 409, 502, 503),
   },
 } as const;
@@ -209,7 +322,15 @@ export interface TokensBody {
   refreshToken: string;
 }
 
+export const tokensReplacedSchema = {
+  $id: 'TokensReplaced',
+  type: 'object',
+  properties: { accountId: { type: 'string' }, updated: { type: 'boolean' } },
+  example: { accountId: 'user-42', updated: true },
+} as const;
+
 export const tokensSchema = {
+  operationId: 'replaceTokens',
   tags: ['accounts'],
   summary: 'Replace the OAuth tokens',
   description:
@@ -223,17 +344,46 @@ export const tokensSchema = {
     additionalProperties: false,
   },
   response: {
-    200: {
-      type: 'object',
-      properties: { accountId: { type: 'string' }, updated: { type: 'boolean' } },
-    },
+    200: ref('TokensReplaced', 'Stored; the workflow was told'),
     ...errors(400, 401, 404, 409, 503),
   },
 } as const;
 
 // ---- DELETE /accounts/:accountId -----------------------------------------------------------
 
+export const deregistrationSchema = {
+  $id: 'Deregistration',
+  type: 'object',
+  properties: {
+    accountId: { type: 'string' },
+    purge: { type: 'boolean' },
+    status: { type: 'string', enum: ['deregistering', 'closed', 'purged'] },
+    removes: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'With `purge=true` while deregistering: what the workflow will remove when it finishes',
+    },
+    removed: {
+      type: 'object',
+      description: 'With `purge=true` on a closed account: what was removed',
+      properties: {
+        authorization: { type: 'string', enum: ['revoked', 'already_revoked', 'none'] },
+        events: { type: 'integer' },
+        syncRuns: { type: 'integer' },
+        account: { type: 'boolean' },
+      },
+    },
+  },
+  example: {
+    accountId: 'user-42',
+    purge: true,
+    status: 'deregistering',
+    removes: ['cronofy_authorization', 'events', 'sync_runs', 'account'],
+  },
+} as const;
+
 export const deleteSchema = {
+  operationId: 'deregisterAccount',
   tags: ['accounts'],
   summary: 'Deregister an account',
   description:
@@ -246,30 +396,10 @@ export const deleteSchema = {
     additionalProperties: false,
   },
   response: {
-    202: {
-      type: 'object',
-      properties: {
-        accountId: { type: 'string' },
-        purge: { type: 'boolean' },
-        status: { type: 'string', enum: ['deregistering', 'closed', 'purged'] },
-        removes: {
-          type: 'array',
-          items: { type: 'string' },
-          description:
-            'With `purge=true` while deregistering: what the workflow will remove when it finishes',
-        },
-        removed: {
-          type: 'object',
-          description: 'With `purge=true` on a closed account: what was removed',
-          properties: {
-            authorization: { type: 'string', enum: ['revoked', 'already_revoked', 'none'] },
-            events: { type: 'integer' },
-            syncRuns: { type: 'integer' },
-            account: { type: 'boolean' },
-          },
-        },
-      },
-    },
+    202: ref(
+      'Deregistration',
+      'Handed to the workflow (`deregistering`), already closed (`closed`), or purged now (`purged`)',
+    ),
     ...errors(400, 401, 404, 502, 503),
   },
 } as const;
