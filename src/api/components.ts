@@ -8,6 +8,7 @@
 import { healthSchema, readinessSchema, receiverReadinessSchema } from './health.js';
 import { notificationBodySchema } from './notification-schema.js';
 import { notificationAcceptedSchema } from './receiver.js';
+import { accountSummarySchema, accountsPageSchema } from './routes/accounts-list.js';
 import {
   accountStatusSchema,
   deregistrationSchema,
@@ -39,6 +40,8 @@ export const COMPONENT_SCHEMAS: readonly { $id: string }[] = [
   syncAcceptedSchema,
   tokensReplacedSchema,
   deregistrationSchema,
+  accountSummarySchema,
+  accountsPageSchema,
   eventSchema,
   eventsPageSchema,
   linkSchema,

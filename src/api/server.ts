@@ -20,6 +20,7 @@ import { frameworkErrors, installErrorHandlers } from './error-handler.js';
 import { healthRoutes, metricsRoute, type Readiness } from './health.js';
 import { receiverRoutes } from './receiver.js';
 import { accountsRoutes } from './routes/accounts.js';
+import { accountsListRoutes } from './routes/accounts-list.js';
 import type { AdminDeps } from './routes/admin-deps.js';
 import { eventsRoutes } from './routes/events.js';
 import { oauthRoutes } from './routes/oauth.js';
@@ -120,6 +121,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       }
       // Each plugin adds its own bearer hook and strict validation, in its own scope.
       await scope.register(accountsRoutes, admin);
+      await scope.register(accountsListRoutes, admin);
       await scope.register(eventsRoutes, admin);
       await scope.register(oauthRoutes, admin);
     });

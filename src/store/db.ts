@@ -25,6 +25,13 @@ export interface AccountDoc {
   tokenVersion: number;
   channelId: string | null;
   state: SyncState;
+  /**
+   * When `state` last went from `active` (or `closed`) to `degraded` or `disconnected`; null while
+   * active. Kept by `AccountsRepo.setState` as the workflow records its state, for operators'
+   * listings (`GET /accounts?failingSinceBefore=`). Absent on documents written before it existed.
+   * The workflow's own `failingSince` (its status) counts from the first failed call instead.
+   */
+  failingSince?: Date | null;
   createdAt: Date;
   updatedAt: Date;
   deregisteredAt: Date | null;
@@ -152,7 +159,11 @@ export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
     // "changed since": what changed in our copy after a reader's last poll
     { key: { accountId: 1, syncedAt: 1 }, name: 'account_synced' },
   ]);
-  await create(c.accounts, [{ key: { state: 1 }, name: 'state' }]);
+  // `GET /accounts`: by state, in account id order (keyset pages).
+  await create(c.accounts, [
+    { key: { state: 1 }, name: 'state' },
+    { key: { state: 1, _id: 1 }, name: 'state_account' },
+  ]);
   // Expiry of used OAuth nonces; FerretDB v1 has no TTL: OAuthNoncesRepo also removes expired ones.
   await c.oauthNonces
     .createIndex({ expiresAt: 1 }, { name: 'ttl_expires', expireAfterSeconds: 0 })

@@ -11,6 +11,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import type { TokenResponse } from '../../src/cronofy/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import type { AccountsListParams, AccountsPage } from '../../src/store/accounts-query.js';
 import type { AccountInfo, RegisterInput } from '../../src/store/accounts-repo.js';
 import type { SyncRunsSummary } from '../../src/store/sync-runs-repo.js';
 import type { AccountStatus, SyncResult } from '../../src/workflows/messages.js';
@@ -118,6 +119,7 @@ export interface Fakes {
     delete: Mock<(accountId: string) => Promise<boolean>>;
     tokens: Mock<(accountId: string) => Promise<{ accessToken: string; refreshToken: string } | null>>;
     markDeregistering: Mock<(accountId: string) => Promise<void>>;
+    list: Mock<(p: AccountsListParams) => Promise<AccountsPage>>;
   };
   events: { deleteAccount: Mock<(accountId: string) => Promise<number>> };
   eventsReader: { list: Mock<(p: object) => Promise<{ events: never[]; nextCursor: string | null }>> };
@@ -171,6 +173,7 @@ export async function fakeAdminApp(
       stored.has(id) ? { accessToken: `AT-${id}`, refreshToken: `RT-${id}` } : null,
     ),
     markDeregistering: vi.fn(async () => undefined),
+    list: vi.fn(async () => ({ accounts: [], nextCursor: null })),
   };
   const events: Fakes['events'] = { deleteAccount: vi.fn(async () => 7) };
   const eventsReader: Fakes['eventsReader'] = {

@@ -67,7 +67,7 @@ describe('the OpenAPI document', () => {
       return op.operationId;
     });
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(expect.arrayContaining(['getAccountStatus', 'receiveNotification']));
+    expect(ids).toEqual(expect.arrayContaining(['listAccounts', 'getAccountStatus', 'receiveNotification']));
   });
 
   it('describes every response (no "Default Response")', () => {
@@ -86,6 +86,8 @@ describe('the OpenAPI document', () => {
         'Error',
         'AccountStatus',
         'SyncProgress',
+        'AccountSummary',
+        'AccountsPage',
         'Event',
         'EventsPage',
         'SyncResult',
@@ -99,6 +101,7 @@ describe('the OpenAPI document', () => {
       $ref: '#/components/schemas/AccountStatus',
     });
     expect(schemaOf('/accounts/{accountId}', 'get', '404')).toEqual({ $ref: '#/components/schemas/Error' });
+    expect(schemaOf('/accounts', 'get', '200')).toEqual({ $ref: '#/components/schemas/AccountsPage' });
     expect(schemaOf('/readyz', 'get', '503')).toEqual({ $ref: '#/components/schemas/Readiness' });
     expect(schemaOf('/readyz/receiver', 'get', '503')).toEqual({
       $ref: '#/components/schemas/ReceiverReadiness',

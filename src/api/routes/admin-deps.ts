@@ -24,7 +24,7 @@ export interface AdminDeps {
   >;
   accounts: Pick<
     AccountsRepo,
-    'get' | 'register' | 'replaceTokens' | 'delete' | 'tokens' | 'markDeregistering'
+    'get' | 'register' | 'replaceTokens' | 'delete' | 'tokens' | 'markDeregistering' | 'list'
   >;
   events: Pick<EventsRepo, 'deleteAccount'>;
   eventsReader: Pick<EventsReader, 'list'>;
