@@ -10,18 +10,20 @@ import { notificationBodySchema } from './notification-schema.js';
 import { notificationAcceptedSchema } from './receiver.js';
 import { accountSummarySchema, accountsPageSchema } from './routes/accounts-list.js';
 import {
-  accountStatusSchema,
   deregistrationSchema,
-  lastSyncSchema,
-  profileSchema,
   registrationSchema,
   syncAcceptedSchema,
-  syncProgressSchema,
   syncResultSchema,
   tokensReplacedSchema,
 } from './routes/accounts-schemas.js';
 import { eventSchema, eventsPageSchema } from './routes/events.js';
 import { linkSchema, oauthConnectedSchema } from './routes/oauth.js';
+import {
+  accountStatusSchema,
+  lastSyncSchema,
+  profileSchema,
+  syncProgressSchema,
+} from './routes/status-schemas.js';
 import { errorBody } from './schemas.js';
 
 export const COMPONENT_SCHEMAS: readonly { $id: string }[] = [

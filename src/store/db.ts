@@ -53,6 +53,11 @@ export interface SyncRunDoc {
   finishedAt: Date | null;
   durationMs: number | null;
   pages: number;
+  /**
+   * What Cronofy's Read Events chain announced (`pages.total`), written with the counts after
+   * each page while the sync runs (the status's `progress`); absent until the first page.
+   */
+  pagesTotal?: number | null;
   upserted: number;
   deleted: number;
   outcome: 'running' | 'succeeded' | 'failed';

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { AccountsListParams, AccountsPage } from '../../src/store/accounts-query.js';
 import type { AccountInfo, RegisterInput } from '../../src/store/accounts-repo.js';
+import type { SyncRunDoc } from '../../src/store/db.js';
 import type { SyncRunsSummary } from '../../src/store/sync-runs-repo.js';
 import type { AccountStatus, SyncResult } from '../../src/workflows/messages.js';
 
@@ -126,6 +127,7 @@ export interface Fakes {
   syncRuns: {
     summary: Mock<(accountId: string) => Promise<SyncRunsSummary>>;
     deleteAccount: Mock<(accountId: string) => Promise<number>>;
+    running: Mock<(accountId: string) => Promise<SyncRunDoc | null>>;
   };
   cronofy: Mock<
     (dataCenter: string) => {
@@ -182,6 +184,7 @@ export async function fakeAdminApp(
   const syncRuns: Fakes['syncRuns'] = {
     summary: vi.fn(async () => ({ lastSyncs: {}, lastSuccessAt: null, lastFailure: null })),
     deleteAccount: vi.fn(async () => 3),
+    running: vi.fn(async () => null),
   };
   const exchangeCode: Fakes['exchangeCode'] = vi.fn(async () => TOKENS);
   const revokeToken: Fakes['revokeToken'] = vi.fn(async () => undefined);
@@ -216,6 +219,7 @@ export async function fakeAdminApp(
     eventsReader.list,
     syncRuns.summary,
     syncRuns.deleteAccount,
+    syncRuns.running,
     cronofy,
     exchangeCode,
     revokeToken,

@@ -28,7 +28,7 @@ export interface AdminDeps {
   >;
   events: Pick<EventsRepo, 'deleteAccount'>;
   eventsReader: Pick<EventsReader, 'list'>;
-  syncRuns: Pick<SyncRunsRepo, 'summary' | 'deleteAccount'>;
+  syncRuns: Pick<SyncRunsRepo, 'summary' | 'deleteAccount' | 'running'>;
   /**
    * For the OAuth code exchange and a purge's revocation: `cronofyClientFactory`
    * (../../cronofy/client-factory.ts).
