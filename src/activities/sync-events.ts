@@ -216,6 +216,16 @@ async function syncPages(
           readDone: !page.pages.next_page,
         };
         keep.beat(progress);
+        // For the status's `progress` while the sync runs. Best effort: the page is written and its
+        // progress heartbeated; a failed count update must not fail (and repeat) the sync.
+        await deps.syncRuns
+          .progress(progress.syncRunId, ctx.info.attempt, {
+            pages: progress.pages,
+            pagesTotal: page.pages.total ?? null,
+            upserted: progress.upserted,
+            deleted: progress.deleted,
+          })
+          .catch(() => undefined);
       }
       // A chain that ends before its last page (Cronofy says `current < total`) proves nothing
       // about the pages it did not serve. Not an error: what it read is written and stays, the

@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { withTimeout } from '../lib/timeout.js';
 import type { Metrics } from '../metrics.js';
+import { ref } from './schemas.js';
 
 /** Each check resolves `true` when its server answers; a rejection or a slow answer is "not ready". */
 export interface Readiness {
@@ -19,6 +20,35 @@ export interface Readiness {
 
 const READY_TIMEOUT_MS = 1500;
 
+export const healthSchema = {
+  $id: 'Health',
+  type: 'object',
+  properties: { status: { type: 'string', enum: ['ok'] } },
+  required: ['status'],
+  example: { status: 'ok' },
+} as const;
+
+export const readinessSchema = {
+  $id: 'Readiness',
+  type: 'object',
+  description: 'Each dependency: whether it answered within 1.5 s',
+  properties: {
+    status: { type: 'string', enum: ['ready', 'not_ready'] },
+    temporal: { type: 'boolean' },
+    mongo: { type: 'boolean' },
+  },
+  required: ['status', 'temporal', 'mongo'],
+  example: { status: 'not_ready', temporal: true, mongo: false },
+} as const;
+
+export const receiverReadinessSchema = {
+  $id: 'ReceiverReadiness',
+  type: 'object',
+  properties: { status: { type: 'string', enum: ['ready', 'not_ready'] }, temporal: { type: 'boolean' } },
+  required: ['status', 'temporal'],
+  example: { status: 'ready', temporal: true },
+} as const;
+
 const check = (p: Promise<boolean>): Promise<boolean> =>
   withTimeout(
     p.catch(() => false),
@@ -27,16 +57,30 @@ const check = (p: Promise<boolean>): Promise<boolean> =>
   );
 
 export async function healthRoutes(app: FastifyInstance, deps: { readiness: Readiness }) {
-  app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up' } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        operationId: 'getHealth',
+        tags: ['health'],
+        summary: 'The process is up',
+        response: { 200: ref('Health', 'The process answers') },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
 
   app.get(
     '/readyz',
     {
       schema: {
+        operationId: 'getReadiness',
         tags: ['health'],
         summary: 'The full API is ready: Temporal and MongoDB are reachable',
+        response: {
+          200: ref('Readiness', 'Temporal and MongoDB answered'),
+          503: ref('Readiness', 'Temporal or MongoDB did not answer (`false`)'),
+        },
       },
     },
     async (_req, reply) => {
@@ -53,8 +97,13 @@ export async function healthRoutes(app: FastifyInstance, deps: { readiness: Read
     '/readyz/receiver',
     {
       schema: {
+        operationId: 'getReceiverReadiness',
         tags: ['health'],
         summary: 'The receiver is ready: Temporal is reachable (MongoDB is not needed to take pushes)',
+        response: {
+          200: ref('ReceiverReadiness', 'Temporal answered'),
+          503: ref('ReceiverReadiness', 'Temporal did not answer'),
+        },
       },
     },
     async (_req, reply) => {
@@ -67,7 +116,21 @@ export async function healthRoutes(app: FastifyInstance, deps: { readiness: Read
 export async function metricsRoute(app: FastifyInstance, deps: { metrics: Metrics }) {
   app.get(
     '/metrics',
-    { schema: { tags: ['health'], summary: 'Prometheus metrics' } },
+    {
+      schema: {
+        operationId: 'getMetrics',
+        tags: ['health'],
+        summary: 'Prometheus metrics',
+        produces: ['text/plain'],
+        response: {
+          200: {
+            type: 'string',
+            description: 'The Prometheus text exposition format (`text/plain; version=0.0.4`)',
+            example: '# HELP cronofy_notifications_total ...\n',
+          },
+        },
+      },
+    },
     async (_req, reply) => {
       reply.header('content-type', deps.metrics.registry.contentType);
       return deps.metrics.registry.metrics();

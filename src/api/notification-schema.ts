@@ -10,6 +10,8 @@ import { isIsoTime } from '../lib/time.js';
 export const notificationBodySchema = {
   $id: 'CronofyNotification',
   type: 'object',
+  description:
+    'A Cronofy push notification (signed with `Cronofy-HMAC-SHA256`); fields beyond these are allowed',
   required: ['notification', 'channel'],
   properties: {
     notification: {
@@ -29,6 +31,14 @@ export const notificationBodySchema = {
         callback_url: { type: 'string', minLength: 1, maxLength: 2048 },
         filters: { type: 'object' },
       },
+    },
+  },
+  example: {
+    notification: { type: 'change', changes_since: '2026-05-01T09:58:00Z' },
+    channel: {
+      channel_id: 'chn_54cf7c7cb4ad4c1027000001',
+      callback_url: 'https://sync.example.com/cronofy/notifications/user-42',
+      filters: {},
     },
   },
 } as const;

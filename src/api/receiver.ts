@@ -22,6 +22,7 @@ import { withTimeout } from '../lib/timeout.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountWorkflows } from '../temporal/account-workflows.js';
 import { checkNotificationBody } from './notification-schema.js';
+import { ref } from './schemas.js';
 
 export interface ReceiverDeps {
   config: Config;
@@ -58,11 +59,23 @@ const handOffTimeout = (ms: number) => (): never => {
   throw new HandOffTimeout(`no answer from Temporal within ${ms} ms`);
 };
 
-const errorBody = {
+export const notificationAcceptedSchema = {
+  $id: 'NotificationAccepted',
   type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-  required: ['error', 'message'],
+  properties: {
+    status: { type: 'string', enum: ['accepted'] },
+    type: { type: 'string', description: "The notification's type" },
+    signalled: { type: 'boolean', description: 'false: a type the workflow does not act on (only logged)' },
+  },
+  example: { status: 'accepted', type: 'change', signalled: true },
 } as const;
+
+/**
+ * The route validates nothing itself: the body is checked by `checkNotificationBody` only after
+ * the HMAC (Fastify's validation would run first, on the raw bytes), and the account id by
+ * ACCOUNT_ID_RE, after it too. The schemas are there for the OpenAPI document.
+ */
+const documentationOnly = () => () => true;
 
 export async function receiverRoutes(app: FastifyInstance, deps: ReceiverDeps): Promise<void> {
   const { config, metrics } = deps;
@@ -85,12 +98,15 @@ export async function receiverRoutes(app: FastifyInstance, deps: ReceiverDeps): 
     NOTIFICATION_ROUTE,
     {
       bodyLimit: config.http.maxBodyBytes,
+      validatorCompiler: documentationOnly,
       schema: {
+        operationId: 'receiveNotification',
         summary: 'Cronofy push notification callback',
         description:
           'Called by Cronofy. Verifies `Cronofy-HMAC-SHA256` over the raw body, then hands the notification to the account workflow (signal-with-start).',
         tags: ['cronofy'],
         params: { type: 'object', properties: { accountId: { type: 'string' } }, required: ['accountId'] },
+        body: { $ref: 'CronofyNotification#' },
         headers: {
           type: 'object',
           properties: {
@@ -101,20 +117,22 @@ export async function receiverRoutes(app: FastifyInstance, deps: ReceiverDeps): 
           },
         },
         response: {
-          202: {
-            type: 'object',
-            properties: {
-              status: { type: 'string' },
-              type: { type: 'string' },
-              signalled: { type: 'boolean' },
-            },
-          },
-          400: errorBody,
-          401: errorBody,
-          403: errorBody,
-          413: errorBody,
-          415: errorBody,
-          503: errorBody,
+          202: ref(
+            'NotificationAccepted',
+            'Handed to the account workflow (`signalled: true`), or a type it does not act on',
+          ),
+          400: ref(
+            'Error',
+            'Not a valid push (`invalid_body`, `invalid_account_id`, `invalid_content_length`)',
+          ),
+          401: ref('Error', '`Cronofy-HMAC-SHA256` missing or not matching (`invalid_signature`)'),
+          403: ref('Error', 'The signed `channel.callback_url` names another account (`account_mismatch`)'),
+          413: ref('Error', 'Body larger than NOTIFICATION_MAX_BYTES (`payload_too_large`)'),
+          415: ref('Error', 'Not `application/json` (`unsupported_media_type`)'),
+          503: ref(
+            'Error',
+            'Temporal did not take it in time; retry (`temporal_unavailable`, `Retry-After`)',
+          ),
         },
       },
     },

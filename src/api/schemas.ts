@@ -4,6 +4,11 @@
  * its own schemas next to it (./routes/); response schemas say `nullable` (OpenAPI 3.0) rather than
  * `type: [..., 'null']`.
  *
+ * Schemas with an `$id` are the OpenAPI document's named components (./components.ts adds them to
+ * the root app); responses point at them with `ref()`, so each appears once in the document and a
+ * generated client gets one type for it. Requests keep inline schemas: the strict validators below
+ * are plain Ajv instances that do not know the app's shared schemas.
+ *
  * Request validation is stricter than Fastify's default (`useStrictValidation`): unknown body
  * fields are a 400 rather than silently dropped, and bodies are never type-coerced. It is set per
  * route plugin, so the receiver keeps Fastify's defaults.
@@ -42,27 +47,36 @@ export const nullableString = { type: 'string', nullable: true } as const;
 export const nullableTime = { type: 'string', format: 'date-time', nullable: true } as const;
 export const openObject = { type: 'object', additionalProperties: true } as const;
 
+/**
+ * A named component in a response: `{ $ref, description }`. The description is the response's (an
+ * OpenAPI response needs one); the serializer ignores it next to `$ref`.
+ */
+export const ref = (id: string, description: string) => ({ $ref: `${id}#`, description }) as const;
+
 export const errorBody = {
+  $id: 'Error',
   type: 'object',
+  description: 'Every error answer: a stable code and a message',
   properties: {
     error: { type: 'string', description: 'Stable machine-readable code' },
     message: { type: 'string', description: 'For humans' },
   },
   required: ['error', 'message'],
+  example: { error: 'account_not_found', message: 'account user-42 is not registered' },
 } as const;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (`invalid_request`, `invalid_cursor`, `invalid_time`, `invalid_range`, `invalid_state`, ...)',
   401: 'Missing or wrong `Authorization: Bearer <ADMIN_TOKEN>` (`unauthorized`)',
   404: 'No such account (`account_not_found`)',
-  409: 'The account is closed or its workflow is not running (`account_closed`, `workflow_not_running`, `sync_rejected`)',
+  409: "Conflicts with the account's state (`account_closed`, `workflow_not_running`, `sync_rejected`, `deregistration_in_progress`, `identity_mismatch`)",
   502: 'Cronofy failed (`sync_failed`, `cronofy_unavailable`)',
-  503: 'Temporal unreachable, retry later (`temporal_unavailable`), or OAuth not configured',
+  503: 'Temporal or MongoDB unreachable, retry later (`temporal_unavailable`, `mongo_unavailable`), or OAuth not configured',
 };
 
 /** The `{ error, message }` body under each status, described for the OpenAPI document. */
 export const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, { ...errorBody, description: ERROR_DESCRIPTIONS[c] ?? 'Error' }]));
+  Object.fromEntries(codes.map((c) => [c, ref('Error', ERROR_DESCRIPTIONS[c] ?? 'Error')]));
 
 export const accountIdSchema = {
   type: 'string',

@@ -15,10 +15,12 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccountWorkflows } from '../temporal/account-workflows.js';
 import { mongoUnavailable } from './api-error.js';
+import { addComponents, swaggerRefResolver } from './components.js';
 import { frameworkErrors, installErrorHandlers } from './error-handler.js';
 import { healthRoutes, metricsRoute, type Readiness } from './health.js';
 import { receiverRoutes } from './receiver.js';
 import { accountsRoutes } from './routes/accounts.js';
+import { accountsListRoutes } from './routes/accounts-list.js';
 import type { AdminDeps } from './routes/admin-deps.js';
 import { calendarsRoutes } from './routes/calendars.js';
 import { eventsRoutes } from './routes/events.js';
@@ -88,6 +90,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // The document is generated from this app's routes either way; only where it is served moves.
   const internal = deps.config.http.internalPort !== undefined;
   await app.register(swagger, {
+    refResolver: swaggerRefResolver,
     openapi: {
       info: {
         title: 'cronofy-sync',
@@ -100,6 +103,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   });
   if (!internal) await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Before the routes: their responses refer to these by `$id`.
+  addComponents(app);
 
   await app.register(async (scope) => receiverRoutes(scope, deps));
   await app.register(async (scope) => healthRoutes(scope, deps));
@@ -117,6 +122,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       }
       // Each plugin adds its own bearer hook and strict validation, in its own scope.
       await scope.register(accountsRoutes, admin);
+      await scope.register(accountsListRoutes, admin);
       await scope.register(eventsRoutes, admin);
       await scope.register(calendarsRoutes, admin);
       await scope.register(oauthRoutes, admin);

@@ -6,6 +6,17 @@
 import type { Collection } from 'mongodb';
 import type { DataCenter } from '../cronofy/types.js';
 import { SYNC_STATES } from '../domain.js';
+import {
+  type AccountsListParams,
+  type AccountsPage,
+  accountsFilter,
+  accountsFingerprint,
+  clampAccountsLimit,
+  decodeAccountsCursor,
+  encodeAccountsCursor,
+  FAILING_STATES,
+  toSummary,
+} from './accounts-query.js';
 import type { AccountDoc, SyncState } from './db.js';
 import type { TokenCrypto } from './token-crypto.js';
 
@@ -69,7 +80,7 @@ export class AccountsRepo {
             deregisterRequestedAt: null,
           },
           $inc: { tokenVersion: 1 },
-          $setOnInsert: { createdAt: now, state: 'active', channelId: '' },
+          $setOnInsert: { createdAt: now, state: 'active', failingSince: null, channelId: '' },
         },
         { upsert: true },
       );
@@ -81,7 +92,10 @@ export class AccountsRepo {
     // `state` is the workflow's to keep, except that a closed account coming back starts active
     // (its new workflow only records state changes, and it starts from `active`).
     if (!created)
-      await this.accounts.updateOne({ _id: input.accountId, state: 'closed' }, { $set: { state: 'active' } });
+      await this.accounts.updateOne(
+        { _id: input.accountId, state: 'closed' },
+        { $set: { state: 'active', failingSince: null } },
+      );
     return { created };
   }
 
@@ -172,8 +186,44 @@ export class AccountsRepo {
     );
   }
 
+  /**
+   * The workflow's state, as it records it (on each change, and again after failed bookkeeping).
+   * `failingSince` keeps the moment the account first left `active`/`closed` for a failing state:
+   * degraded → disconnected, or the same state recorded again, keeps it.
+   */
   async setState(accountId: string, state: SyncState): Promise<void> {
-    await this.accounts.updateOne({ _id: accountId }, { $set: { state, updatedAt: this.now() } });
+    const now = this.now();
+    if (!FAILING_STATES.includes(state)) {
+      await this.accounts.updateOne(
+        { _id: accountId },
+        { $set: { state, failingSince: null, updatedAt: now } },
+      );
+      return;
+    }
+    await this.accounts.updateOne({ _id: accountId }, { $set: { state, updatedAt: now } });
+    // A second small write only on a change into a failing state; `null` also matches documents
+    // from before the field existed.
+    await this.accounts.updateOne({ _id: accountId, failingSince: null }, { $set: { failingSince: now } });
+  }
+
+  /** One page of accounts for operators. Throws InvalidCursorError for a foreign or broken cursor. */
+  async list(p: AccountsListParams): Promise<AccountsPage> {
+    const limit = clampAccountsLimit(p.limit);
+    const fingerprint = accountsFingerprint(p);
+    const after = p.cursor === undefined ? undefined : decodeAccountsCursor(p.cursor, fingerprint);
+    const docs = await this.accounts
+      .find(accountsFilter(p, after), { projection: { accessToken: 0, refreshToken: 0 } })
+      .sort({ _id: 1 })
+      // One more than asked: whether it exists decides if there is a next page.
+      .limit(limit + 1)
+      .toArray();
+    const more = docs.length > limit;
+    const page = (more ? docs.slice(0, limit) : docs).map(toSummary);
+    const last = page[page.length - 1];
+    return {
+      accounts: page,
+      nextCursor: more && last ? encodeAccountsCursor(last.accountId, fingerprint) : null,
+    };
   }
 
   /** A deregistration was handed to the workflow: `register` answers `deregistering` until it ends. */
@@ -203,6 +253,7 @@ export class AccountsRepo {
       {
         $set: {
           state: 'closed',
+          failingSince: null,
           channelId: '',
           deregisteredAt: now,
           deregisterRequestedAt: null,

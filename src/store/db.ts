@@ -26,6 +26,13 @@ export interface AccountDoc {
   tokenVersion: number;
   channelId: string | null;
   state: SyncState;
+  /**
+   * When `state` last went from `active` (or `closed`) to `degraded` or `disconnected`; null while
+   * active. Kept by `AccountsRepo.setState` as the workflow records its state, for operators'
+   * listings (`GET /accounts?failingSinceBefore=`). Absent on documents written before it existed.
+   * The workflow's own `failingSince` (its status) counts from the first failed call instead.
+   */
+  failingSince?: Date | null;
   createdAt: Date;
   updatedAt: Date;
   deregisteredAt: Date | null;
@@ -47,6 +54,11 @@ export interface SyncRunDoc {
   finishedAt: Date | null;
   durationMs: number | null;
   pages: number;
+  /**
+   * What Cronofy's Read Events chain announced (`pages.total`), written with the counts after
+   * each page while the sync runs (the status's `progress`); absent until the first page.
+   */
+  pagesTotal?: number | null;
   upserted: number;
   deleted: number;
   outcome: 'running' | 'succeeded' | 'failed';
@@ -155,7 +167,11 @@ export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
     // "changed since": what changed in our copy after a reader's last poll
     { key: { accountId: 1, syncedAt: 1 }, name: 'account_synced' },
   ]);
-  await create(c.accounts, [{ key: { state: 1 }, name: 'state' }]);
+  // `GET /accounts`: by state, in account id order (keyset pages).
+  await create(c.accounts, [
+    { key: { state: 1 }, name: 'state' },
+    { key: { state: 1, _id: 1 }, name: 'state_account' },
+  ]);
   // One document per calendar of an account: what makes a refresh's upserts idempotent.
   await create(c.calendars, [
     { key: { accountId: 1, calendarId: 1 }, name: 'account_calendar', unique: true },

@@ -52,6 +52,27 @@ export class SyncRunsRepo {
     return res.insertedId.toHexString();
   }
 
+  /**
+   * Where a running sync is, after each page it wrote: one small update, so that the API can show
+   * its progress. Only while the run is running and `attempt` owns it (a replaced attempt that
+   * writes late does not move the counts back).
+   */
+  async progress(
+    id: string,
+    attempt: number,
+    p: SyncRunCounts & { pagesTotal: number | null },
+  ): Promise<void> {
+    await this.runs.updateOne(
+      { _id: new ObjectId(id), outcome: 'running', attempts: attempt },
+      { $set: { pages: p.pages, pagesTotal: p.pagesTotal, upserted: p.upserted, deleted: p.deleted } },
+    );
+  }
+
+  /** The account's latest run still marked running, if any (the API checks it is the one running). */
+  async running(accountId: string): Promise<SyncRunDoc | null> {
+    return this.runs.findOne({ accountId, outcome: 'running' }, { sort: { startedAt: -1 } });
+  }
+
   /** A retried activity attempt took the run over. */
   async resumed(id: string, attempt: number): Promise<void> {
     await this.runs.updateOne({ _id: new ObjectId(id) }, { $set: { attempts: attempt } });

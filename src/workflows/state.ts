@@ -333,6 +333,9 @@ export function applyChannelEnsured(
     const added = d.calendarIds === undefined ? [] : addedCalendars(d.calendarIds, res.calendarIds);
     if (added === 'all') d.needFull = true;
     else if (added.length) d.backfillCalendarIds = union(d.backfillCalendarIds, added);
+    // A pruning still to do follows the newest registration: a calendar added back since must keep
+    // its events, and with no filter left nothing is pruned.
+    if (d.keepOnlyCalendarIds) d.keepOnlyCalendarIds = res.calendarIds;
     // Calendars removed: their events are no longer synced, so they must not stay live (stale).
     if (
       d.calendarIds !== undefined &&

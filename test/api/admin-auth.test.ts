@@ -9,6 +9,7 @@ import { ADMIN_TOKEN, accountInfo, call, type Fakes, fakeAdminApp, testConfig } 
 const ROUTES: [method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown][] = [
   ['POST', '/accounts', { accountId: 'user-1', accessToken: 'a', refreshToken: 'r' }],
   ['GET', '/accounts/user-1'],
+  ['GET', '/accounts?state=degraded'],
   ['POST', '/accounts/user-1/sync', { mode: 'full' }],
   ['PUT', '/accounts/user-1/tokens', { accessToken: 'a', refreshToken: 'r' }],
   ['DELETE', '/accounts/user-1'],

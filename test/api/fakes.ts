@@ -11,8 +11,10 @@ import { type Config, loadConfig } from '../../src/config.js';
 import type { TokenResponse } from '../../src/cronofy/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import type { AccountsListParams, AccountsPage } from '../../src/store/accounts-query.js';
 import type { AccountInfo, RegisterInput } from '../../src/store/accounts-repo.js';
 import type { CalendarDoc } from '../../src/store/calendars-repo.js';
+import type { SyncRunDoc } from '../../src/store/db.js';
 import type { SyncRunsSummary } from '../../src/store/sync-runs-repo.js';
 import type { AccountStatus, SyncResult } from '../../src/workflows/messages.js';
 
@@ -119,6 +121,7 @@ export interface Fakes {
     delete: Mock<(accountId: string) => Promise<boolean>>;
     tokens: Mock<(accountId: string) => Promise<{ accessToken: string; refreshToken: string } | null>>;
     markDeregistering: Mock<(accountId: string) => Promise<void>>;
+    list: Mock<(p: AccountsListParams) => Promise<AccountsPage>>;
   };
   events: { deleteAccount: Mock<(accountId: string) => Promise<number>> };
   eventsReader: { list: Mock<(p: object) => Promise<{ events: never[]; nextCursor: string | null }>> };
@@ -131,6 +134,7 @@ export interface Fakes {
   syncRuns: {
     summary: Mock<(accountId: string) => Promise<SyncRunsSummary>>;
     deleteAccount: Mock<(accountId: string) => Promise<number>>;
+    running: Mock<(accountId: string) => Promise<SyncRunDoc | null>>;
   };
   cronofy: Mock<
     (dataCenter: string) => {
@@ -178,6 +182,7 @@ export async function fakeAdminApp(
       stored.has(id) ? { accessToken: `AT-${id}`, refreshToken: `RT-${id}` } : null,
     ),
     markDeregistering: vi.fn(async () => undefined),
+    list: vi.fn(async () => ({ accounts: [], nextCursor: null })),
   };
   const events: Fakes['events'] = { deleteAccount: vi.fn(async () => 7) };
   const eventsReader: Fakes['eventsReader'] = {
@@ -193,6 +198,7 @@ export async function fakeAdminApp(
   const syncRuns: Fakes['syncRuns'] = {
     summary: vi.fn(async () => ({ lastSyncs: {}, lastSuccessAt: null, lastFailure: null })),
     deleteAccount: vi.fn(async () => 3),
+    running: vi.fn(async () => null),
   };
   const exchangeCode: Fakes['exchangeCode'] = vi.fn(async () => TOKENS);
   const revokeToken: Fakes['revokeToken'] = vi.fn(async () => undefined);
@@ -230,6 +236,7 @@ export async function fakeAdminApp(
     calendars.deleteAccount,
     syncRuns.summary,
     syncRuns.deleteAccount,
+    syncRuns.running,
     cronofy,
     exchangeCode,
     revokeToken,

@@ -139,6 +139,19 @@ const workflowId = (accountId: string) => `cronofy-account:${accountId}`;
  * What an operator finds in the Web UI: the workflow's `CronofySyncState` search attribute, and
  * whether a visibility query for that state lists it (visibility lags a little: polled).
  */
+/** The account as `GET /accounts` (with `query`) lists it, following pages; undefined when absent. */
+async function listed(query: string, accountId: string): Promise<Json | undefined> {
+  for (let url: string | null = query; url; ) {
+    const res = await stack.admin('GET', url);
+    expect(res.status).toBe(200);
+    const page = res.body as { accounts: Json[]; nextCursor: string | null };
+    const found = page.accounts.find((a) => a.accountId === accountId);
+    if (found) return found;
+    url = page.nextCursor ? `${query}&cursor=${page.nextCursor}` : null;
+  }
+  return undefined;
+}
+
 function expectListedAs(accountId: string, state: string): Promise<void> {
   return withTemporal(async (client) => {
     const handle = client.workflow.getHandle(workflowId(accountId));
@@ -185,6 +198,7 @@ const ROUTES: [method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: un
   ['DELETE', '/accounts/sneaky'],
   ['GET', '/accounts/sneaky/events'],
   ['GET', '/oauth/connect?accountId=sneaky'],
+  ['GET', '/accounts?state=degraded'],
 ];
 
 describe('bearer auth', () => {
@@ -535,6 +549,16 @@ describe('an account from registration to purge, through a real port', () => {
       'degraded',
     );
     await expectListedAs(id, 'degraded');
+    // The workflow's recorded state is what operators list: failing, and since when.
+    expect(
+      await listed(
+        `/accounts?failing=true&failingSinceBefore=${new Date(Date.now() + 60_000).toISOString()}`,
+        id,
+      ),
+    ).toMatchObject({
+      state: 'degraded',
+      failingSince: expect.any(String),
+    });
 
     // They re-authorize: new tokens stored (encrypted with the current key), the account recovers.
     const cronofy = new CronofyClient({
@@ -565,6 +589,8 @@ describe('an account from registration to purge, through a real port', () => {
       'active again',
     );
     await expectListedAs(id, 'active');
+    expect(await listed('/accounts?state=active', id)).toMatchObject({ state: 'active', failingSince: null });
+    expect(await listed('/accounts?failing=true', id)).toBeUndefined();
 
     // No token ever went through Temporal: not in inputs, signals, updates, activity results.
     const history = await workflowHistoryText(id);
@@ -582,6 +608,11 @@ describe('an account from registration to purge, through a real port', () => {
     expect(await stack.api.workflows.result(id)).toMatchObject({ reason: 'deregistered', state: 'closed' });
     expect(sim.channels(id)).toHaveLength(0);
     await expectListedAs(id, 'closed');
+    expect(await listed('/accounts?state=closed', id)).toMatchObject({
+      state: 'closed',
+      channelId: null,
+      deregisteredAt: expect.any(String),
+    });
     expect(await accountsColl().findOne({ _id: id })).toMatchObject({
       state: 'closed',
       deregisteredAt: expect.any(Date),

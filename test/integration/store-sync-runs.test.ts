@@ -158,3 +158,38 @@ describe('SyncRunsRepo', () => {
     expect(await repo.summary('nobody')).toEqual({ lastSyncs: {}, lastSuccessAt: null, lastFailure: null });
   });
 });
+
+describe('a running sync', () => {
+  it('records its progress per page while the attempt owns the run, and is the account’s running run until it ends', async () => {
+    const repo = new SyncRunsRepo(collections(db).syncRuns);
+    const accountId = uniqueName('acc');
+    const startedAt = new Date('2026-05-01T10:00:00Z');
+    const id = await repo.start({
+      accountId,
+      kind: 'full',
+      workflowRunId: 'run-1',
+      params: {},
+      startedAt,
+      attempts: 1,
+    });
+    expect(await repo.running(accountId)).toMatchObject({ kind: 'full', pages: 0, outcome: 'running' });
+
+    await repo.progress(id, 1, { pages: 1, pagesTotal: 3, upserted: 2, deleted: 0 });
+    expect(await repo.running(accountId)).toMatchObject({ pages: 1, pagesTotal: 3, upserted: 2 });
+    // A retry took the run over: the replaced attempt's late update changes nothing.
+    await repo.resumed(id, 2);
+    await repo.progress(id, 1, { pages: 0, pagesTotal: 3, upserted: 0, deleted: 0 });
+    await repo.progress(id, 2, { pages: 2, pagesTotal: 3, upserted: 4, deleted: 1 });
+    expect(await repo.running(accountId)).toMatchObject({ pages: 2, upserted: 4, deleted: 1 });
+
+    await repo.succeeded(id, { pages: 3, upserted: 5, deleted: 1, finishedAt: startedAt, durationMs: 1 });
+    // Finished: no longer running, and a late progress update does not touch the result.
+    await repo.progress(id, 2, { pages: 1, pagesTotal: 3, upserted: 0, deleted: 0 });
+    expect(await repo.running(accountId)).toBeNull();
+    expect(await collections(db).syncRuns.findOne({ _id: new ObjectId(id) })).toMatchObject({
+      outcome: 'succeeded',
+      pages: 3,
+      upserted: 5,
+    });
+  });
+});

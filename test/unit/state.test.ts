@@ -332,6 +332,13 @@ describe('calendars added to the registration', () => {
     const fromAll = ready({ calendarIds: null });
     S.applyChannelEnsured(fromAll, { channelId: 'chn_2', created: true, calendarIds: ['a'] }, NOW);
     expect(fromAll.keepOnlyCalendarIds).toEqual(['a']);
+    // Added back before the pruning ran: it keeps its events.
+    const back = ready({ calendarIds: ['a'], keepOnlyCalendarIds: ['a'] });
+    S.applyChannelEnsured(back, { channelId: 'chn_3', created: true, calendarIds: ['a', 'b'] }, NOW);
+    expect(back.keepOnlyCalendarIds).toEqual(['a', 'b']);
+    const lifted = ready({ calendarIds: ['a'], keepOnlyCalendarIds: ['a'] });
+    S.applyChannelEnsured(lifted, { channelId: 'chn_3', created: true, calendarIds: null }, NOW);
+    expect(lifted.keepOnlyCalendarIds).toBeNull();
     const wider = ready({ calendarIds: ['a'] });
     S.applyChannelEnsured(wider, { channelId: 'chn_2', created: true, calendarIds: null }, NOW);
     expect(wider.keepOnlyCalendarIds ?? null).toBeNull();

@@ -48,6 +48,7 @@ function fakeStore(onWritePage?: (n: number) => void) {
     syncRuns: {
       start: async () => new ObjectId().toHexString(),
       resumed: async () => undefined,
+      progress: async () => undefined,
       succeeded: async () => {
         runUpdates.push({ outcome: 'succeeded' });
       },

@@ -1,15 +1,7 @@
 /** JSON schemas of the account routes (./accounts.ts): validation, serialisation and OpenAPI. */
 import type { DataCenter } from '../../cronofy/types.js';
-import { SYNC_KINDS, SYNC_MODES, SYNC_STATES, type SyncMode } from '../../domain.js';
-import {
-  accountIdSchema,
-  accountParams,
-  BEARER,
-  dataCenterSchema,
-  errors,
-  nullableString,
-  nullableTime,
-} from '../schemas.js';
+import { SYNC_KINDS, SYNC_MODES, type SyncMode } from '../../domain.js';
+import { accountIdSchema, accountParams, BEARER, dataCenterSchema, errors, ref } from '../schemas.js';
 
 const token = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 
@@ -23,7 +15,19 @@ export interface RegisterBody {
   calendarIds?: string[];
 }
 
+export const registrationSchema = {
+  $id: 'Registration',
+  type: 'object',
+  properties: {
+    accountId: { type: 'string' },
+    created: { type: 'boolean', description: 'false: the account was registered already' },
+  },
+  required: ['accountId', 'created'],
+  example: { accountId: 'user-42', created: true },
+} as const;
+
 export const registerSchema = {
+  operationId: 'registerAccount',
   tags: ['accounts'],
   summary: 'Register an account',
   description:
@@ -48,106 +52,23 @@ export const registerSchema = {
     additionalProperties: false,
   },
   response: {
-    ...Object.fromEntries(
-      [200, 201].map((c) => [
-        c,
-        {
-          type: 'object',
-          properties: { accountId: { type: 'string' }, created: { type: 'boolean' } },
-          required: ['accountId', 'created'],
-        },
-      ]),
-    ),
-    ...errors(400, 401, 503),
+    200: ref('Registration', 'Registered already: tokens and settings replaced'),
+    201: ref('Registration', 'Registered; the workflow started'),
+    ...errors(400, 401, 409, 503),
   },
 } as const;
 
 // ---- GET /accounts/:accountId --------------------------------------------------------------
 
-const lastSync = {
-  type: 'object',
-  properties: {
-    kind: { type: 'string' },
-    at: { type: 'string', format: 'date-time' },
-    upserted: { type: 'integer' },
-    deleted: { type: 'integer' },
-    pages: { type: 'integer' },
-  },
-} as const;
-
-export const accountStatusSchema = {
-  type: 'object',
-  description:
-    "The workflow's `status` query. When the workflow is not running (deregistered, or not answering), the state stored in MongoDB, with `workflowRunning: false` / `source: store`.",
-  properties: {
-    accountId: { type: 'string' },
-    state: { type: 'string', enum: [...SYNC_STATES] },
-    workflowRunning: { type: 'boolean' },
-    source: { type: 'string', enum: ['workflow', 'store'] },
-    channel: {
-      type: 'object',
-      properties: { id: nullableString, lastNotificationAt: nullableTime, lastCheckedAt: nullableTime },
-    },
-    lastSyncs: { type: 'object', properties: Object.fromEntries(SYNC_KINDS.map((k) => [k, lastSync])) },
-    lastSuccessfulSyncAt: nullableTime,
-    watermark: nullableTime,
-    pending: {
-      type: 'object',
-      properties: {
-        notifications: { type: 'integer' },
-        earliestChangesSince: nullableString,
-        firstPendingAt: nullableTime,
-        requested: { type: 'array', items: { type: 'string', enum: [...SYNC_MODES] } },
-        syncDueAt: nullableTime,
-      },
-    },
-    running: { type: 'string', enum: [...SYNC_KINDS], nullable: true },
-    nextFullSyncAt: nullableTime,
-    nextWindowEdgeSyncAt: nullableTime,
-    nextChannelCheckAt: nullableTime,
-    failingSince: nullableTime,
-    lastError: {
-      type: 'object',
-      nullable: true,
-      properties: { message: { type: 'string' }, type: nullableString, at: { type: 'string' } },
-    },
-    profileDisconnected: { type: 'object', nullable: true, properties: { at: { type: 'string' } } },
-    profiles: {
-      type: 'array',
-      nullable: true,
-      description: "The account's calendar profiles as Cronofy last reported them (null: not read yet)",
-      items: {
-        type: 'object',
-        properties: {
-          profileId: { type: 'string' },
-          profileName: nullableString,
-          providerName: { type: 'string' },
-          connected: { type: 'boolean' },
-          relinkUrl: {
-            ...nullableString,
-            description: 'where the user re-authorizes a disconnected profile',
-          },
-          initialSyncRequired: { type: 'boolean' },
-        },
-      },
-    },
-    dataCenter: { type: 'string' },
-    calendarIds: { type: 'array', items: { type: 'string' }, nullable: true },
-    registeredAt: nullableTime,
-    deregisteredAt: nullableTime,
-  },
-  required: ['accountId', 'state', 'workflowRunning', 'source'],
-  // Fields the workflow adds later still reach the caller.
-  additionalProperties: true,
-} as const;
-
 export const statusSchema = {
+  operationId: 'getAccountStatus',
   tags: ['accounts'],
   summary: 'Account status',
-  description: 'State, channel, last syncs, pending work and last error of the account.',
+  description:
+    'State, channel, last syncs, pending work, the running sync and its progress, and the last error of the account.',
   security: BEARER,
   params: accountParams,
-  response: { 200: accountStatusSchema, ...errors(400, 401, 404, 503) },
+  response: { 200: ref('AccountStatus', 'The account status'), ...errors(400, 401, 404, 503) },
 } as const;
 
 // ---- POST /accounts/:accountId/sync --------------------------------------------------------
@@ -156,7 +77,46 @@ export interface SyncBody {
   mode: SyncMode;
 }
 
+export const syncResultSchema = {
+  $id: 'SyncResult',
+  type: 'object',
+  description: 'What a finished sync did',
+  properties: {
+    kind: { type: 'string', enum: [...SYNC_KINDS] },
+    pages: { type: 'integer' },
+    upserted: { type: 'integer' },
+    deleted: { type: 'integer' },
+    unchanged: { type: 'integer' },
+    startedAt: { type: 'string', format: 'date-time' },
+    finishedAt: { type: 'string', format: 'date-time' },
+    watermark: { type: 'string', format: 'date-time' },
+  },
+  required: ['kind', 'pages', 'upserted', 'deleted', 'unchanged', 'startedAt', 'finishedAt'],
+  example: {
+    kind: 'full',
+    pages: 2,
+    upserted: 3,
+    deleted: 1,
+    unchanged: 196,
+    startedAt: '2026-05-01T10:00:00.000Z',
+    finishedAt: '2026-05-01T10:00:02.000Z',
+    watermark: '2026-05-01T09:59:00Z',
+  },
+} as const;
+
+export const syncAcceptedSchema = {
+  $id: 'SyncAccepted',
+  type: 'object',
+  properties: {
+    accountId: { type: 'string' },
+    mode: { type: 'string', enum: [...SYNC_MODES] },
+    status: { type: 'string', enum: ['queued', 'running'] },
+  },
+  example: { accountId: 'user-42', mode: 'full', status: 'queued' },
+} as const;
+
 export const syncSchema = {
+  operationId: 'requestSync',
   tags: ['accounts'],
   summary: 'Request a sync',
   description:
@@ -175,29 +135,11 @@ export const syncSchema = {
     additionalProperties: false,
   },
   response: {
-    200: {
-      type: 'object',
-      description: 'SyncResult',
-      properties: {
-        kind: { type: 'string', enum: [...SYNC_KINDS] },
-        pages: { type: 'integer' },
-        upserted: { type: 'integer' },
-        deleted: { type: 'integer' },
-        unchanged: { type: 'integer' },
-        startedAt: { type: 'string', format: 'date-time' },
-        finishedAt: { type: 'string', format: 'date-time' },
-        watermark: { type: 'string', format: 'date-time' },
-      },
-      required: ['kind', 'pages', 'upserted', 'deleted', 'unchanged', 'startedAt', 'finishedAt'],
-    },
-    202: {
-      type: 'object',
-      properties: {
-        accountId: { type: 'string' },
-        mode: { type: 'string' },
-        status: { type: 'string', enum: ['queued', 'running'] },
-      },
-    },
+    200: ref('SyncResult', 'With `wait=true`: the sync ran; what it did'),
+    202: ref(
+      'SyncAccepted',
+      'Queued (`queued`), or `wait=true` and still running after the wait limit (`running`)',
+    ),
     ...errors(400, 401, 404, 409, 502, 503),
   },
 } as const;
@@ -209,7 +151,15 @@ export interface TokensBody {
   refreshToken: string;
 }
 
+export const tokensReplacedSchema = {
+  $id: 'TokensReplaced',
+  type: 'object',
+  properties: { accountId: { type: 'string' }, updated: { type: 'boolean' } },
+  example: { accountId: 'user-42', updated: true },
+} as const;
+
 export const tokensSchema = {
+  operationId: 'replaceTokens',
   tags: ['accounts'],
   summary: 'Replace the OAuth tokens',
   description:
@@ -223,17 +173,47 @@ export const tokensSchema = {
     additionalProperties: false,
   },
   response: {
-    200: {
-      type: 'object',
-      properties: { accountId: { type: 'string' }, updated: { type: 'boolean' } },
-    },
+    200: ref('TokensReplaced', 'Stored; the workflow was told'),
     ...errors(400, 401, 404, 409, 503),
   },
 } as const;
 
 // ---- DELETE /accounts/:accountId -----------------------------------------------------------
 
+export const deregistrationSchema = {
+  $id: 'Deregistration',
+  type: 'object',
+  properties: {
+    accountId: { type: 'string' },
+    purge: { type: 'boolean' },
+    status: { type: 'string', enum: ['deregistering', 'closed', 'purged'] },
+    removes: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'With `purge=true` while deregistering: what the workflow will remove when it finishes',
+    },
+    removed: {
+      type: 'object',
+      description: 'With `purge=true` on a closed account: what was removed',
+      properties: {
+        authorization: { type: 'string', enum: ['revoked', 'already_revoked', 'none'] },
+        events: { type: 'integer' },
+        calendars: { type: 'integer' },
+        syncRuns: { type: 'integer' },
+        account: { type: 'boolean' },
+      },
+    },
+  },
+  example: {
+    accountId: 'user-42',
+    purge: true,
+    status: 'deregistering',
+    removes: ['cronofy_authorization', 'events', 'sync_runs', 'account'],
+  },
+} as const;
+
 export const deleteSchema = {
+  operationId: 'deregisterAccount',
   tags: ['accounts'],
   summary: 'Deregister an account',
   description:
@@ -246,31 +226,10 @@ export const deleteSchema = {
     additionalProperties: false,
   },
   response: {
-    202: {
-      type: 'object',
-      properties: {
-        accountId: { type: 'string' },
-        purge: { type: 'boolean' },
-        status: { type: 'string', enum: ['deregistering', 'closed', 'purged'] },
-        removes: {
-          type: 'array',
-          items: { type: 'string' },
-          description:
-            'With `purge=true` while deregistering: what the workflow will remove when it finishes',
-        },
-        removed: {
-          type: 'object',
-          description: 'With `purge=true` on a closed account: what was removed',
-          properties: {
-            authorization: { type: 'string', enum: ['revoked', 'already_revoked', 'none'] },
-            events: { type: 'integer' },
-            calendars: { type: 'integer' },
-            syncRuns: { type: 'integer' },
-            account: { type: 'boolean' },
-          },
-        },
-      },
-    },
+    202: ref(
+      'Deregistration',
+      'Handed to the workflow (`deregistering`), already closed (`closed`), or purged now (`purged`)',
+    ),
     ...errors(400, 401, 404, 502, 503),
   },
 } as const;

@@ -16,7 +16,7 @@ import type { SyncResult } from '../../workflows/messages.js';
 import { ApiError, accountClosed, isTemporalUnreachable, temporalUnavailable } from '../api-error.js';
 import { adminAuth } from '../auth.js';
 import { type AccountParams, useStrictValidation } from '../schemas.js';
-import { type AccountStatusBody, registration, storedStatus } from './account-status.js';
+import { type AccountStatusBody, progressOf, registration, storedStatus } from './account-status.js';
 import {
   deleteSchema,
   type RegisterBody,
@@ -109,7 +109,16 @@ export const accountsRoutes: FastifyPluginAsync<AdminDeps> = async (app, deps) =
       if (!running) return fromStore(false);
       try {
         const status = await withTimeout(workflows.status(a.accountId), STATUS_QUERY_TIMEOUT_MS, timedOut);
-        return { ...status, workflowRunning: true, source: 'workflow', ...extra };
+        const progress = status.running
+          ? progressOf(await deps.syncRuns.running(a.accountId), status.running)
+          : undefined;
+        return {
+          ...status,
+          ...(progress ? { progress } : {}),
+          workflowRunning: true,
+          source: 'workflow',
+          ...extra,
+        };
       } catch (err) {
         // No worker to answer the query, or the run just ended: what MongoDB knows is still useful.
         if (!(err instanceof TimeoutError) && !(err instanceof AccountNotFoundError)) {

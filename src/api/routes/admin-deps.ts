@@ -25,12 +25,12 @@ export interface AdminDeps {
   >;
   accounts: Pick<
     AccountsRepo,
-    'get' | 'register' | 'replaceTokens' | 'delete' | 'tokens' | 'markDeregistering'
+    'get' | 'register' | 'replaceTokens' | 'delete' | 'tokens' | 'markDeregistering' | 'list'
   >;
   events: Pick<EventsRepo, 'deleteAccount'>;
   eventsReader: Pick<EventsReader, 'list'>;
   calendars: Pick<CalendarsRepo, 'list' | 'deleteAccount'>;
-  syncRuns: Pick<SyncRunsRepo, 'summary' | 'deleteAccount'>;
+  syncRuns: Pick<SyncRunsRepo, 'summary' | 'deleteAccount' | 'running'>;
   /**
    * For the OAuth code exchange and a purge's revocation: `cronofyClientFactory`
    * (../../cronofy/client-factory.ts).

@@ -15,11 +15,13 @@ import {
   nullableString,
   nullableTime,
   openObject,
+  ref,
   useStrictValidation,
 } from '../schemas.js';
 import { type AdminDeps, adminCalls, iso } from './admin-deps.js';
 
 export const calendarSchema = {
+  $id: 'Calendar',
   type: 'object',
   properties: {
     accountId: { type: 'string' },
@@ -47,9 +49,36 @@ export const calendarSchema = {
     },
   },
   required: ['accountId', 'calendarId', 'deleted', 'listed', 'extra', 'refreshedAt'],
+  example: {
+    accountId: 'acc_123',
+    calendarId: 'cal_n23kjnwrw2_jsdfjksn234',
+    name: 'Work',
+    profileId: 'pro_n23kjnwrw2',
+    profileName: 'me@example.com',
+    providerName: 'google',
+    readOnly: false,
+    primary: true,
+    deleted: false,
+    deletedAt: null,
+    listed: true,
+    color: '#49BED8',
+    permissionLevel: 'unrestricted',
+    extra: {},
+    createdAt: '2026-11-30T09:00:00.000Z',
+    refreshedAt: '2026-11-30T09:00:00.000Z',
+  },
+} as const;
+
+export const calendarsPageSchema = {
+  $id: 'CalendarsPage',
+  type: 'object',
+  properties: { calendars: { type: 'array', items: { $ref: 'Calendar#' } } },
+  required: ['calendars'],
+  example: { calendars: [] },
 } as const;
 
 export const calendarsSchema = {
+  operationId: 'listCalendars',
   tags: ['calendars'],
   summary: 'Calendars of an account',
   description:
@@ -62,12 +91,8 @@ export const calendarsSchema = {
     additionalProperties: false,
   },
   response: {
-    200: {
-      type: 'object',
-      properties: { calendars: { type: 'array', items: calendarSchema } },
-      required: ['calendars'],
-    },
-    ...errors(400, 401, 404),
+    200: ref('CalendarsPage', "The account's calendars"),
+    ...errors(400, 401, 404, 503),
   },
 } as const;
 

@@ -15,6 +15,7 @@ import {
   nullableString,
   nullableTime,
   openObject,
+  ref,
   useStrictValidation,
 } from '../schemas.js';
 import { type AdminDeps, adminCalls } from './admin-deps.js';
@@ -47,7 +48,9 @@ const cronofyTime = {
 } as const;
 
 export const eventSchema = {
+  $id: 'Event',
   type: 'object',
+  description: "A synced event: Cronofy's fields, our times and bookkeeping (docs/events-schema.md)",
   properties: {
     accountId: { type: 'string' },
     calendarId: { type: 'string' },
@@ -79,9 +82,47 @@ export const eventSchema = {
     },
     extra: { ...openObject, description: 'Fields Cronofy sent that are not mapped above' },
   },
+  example: {
+    accountId: 'user-42',
+    calendarId: 'cal_1',
+    eventUid: 'evt_external_1',
+    eventId: 'evt-1',
+    summary: 'Planning',
+    description: null,
+    location: { description: 'Room 2' },
+    start: '2026-05-04T09:00:00Z',
+    end: '2026-05-04T10:00:00Z',
+    startAt: '2026-05-04T09:00:00.000Z',
+    endAt: '2026-05-04T10:00:00.000Z',
+    allDay: false,
+    deleted: false,
+    participationStatus: 'accepted',
+    attendees: [{ email: 'user@example.com', status: 'accepted' }],
+    organizer: { email: 'user@example.com' },
+    recurring: false,
+    seriesIdentifier: null,
+    status: 'confirmed',
+    transparency: 'opaque',
+    createdAt: '2026-04-20T08:00:00.000Z',
+    updatedAt: '2026-04-21T08:00:00.000Z',
+    syncedAt: '2026-05-01T10:00:01.000Z',
+    extra: {},
+  },
+} as const;
+
+export const eventsPageSchema = {
+  $id: 'EventsPage',
+  type: 'object',
+  properties: {
+    events: { type: 'array', items: { $ref: 'Event#' } },
+    nextCursor: { type: 'string', nullable: true, description: 'null on the last page' },
+  },
+  required: ['events', 'nextCursor'],
+  example: { events: [], nextCursor: null },
 } as const;
 
 export const eventsSchema = {
+  operationId: 'listEvents',
   tags: ['events'],
   summary: 'Synced events of an account',
   description:
@@ -106,15 +147,8 @@ export const eventsSchema = {
     additionalProperties: false,
   },
   response: {
-    200: {
-      type: 'object',
-      properties: {
-        events: { type: 'array', items: eventSchema },
-        nextCursor: { type: 'string', nullable: true, description: 'null on the last page' },
-      },
-      required: ['events', 'nextCursor'],
-    },
-    ...errors(400, 401, 404),
+    200: ref('EventsPage', 'One page of events'),
+    ...errors(400, 401, 404, 503),
   },
 } as const;
 
@@ -148,7 +182,7 @@ export const eventsRoutes: FastifyPluginAsync<AdminDeps> = async (app, deps) => 
 };
 
 /** `from`/`to`: a date-time with a zone, or a date (UTC midnight). */
-function instant(text: string | undefined, name: string): Date | undefined {
+export function instant(text: string | undefined, name: string): Date | undefined {
   if (text === undefined) return undefined;
   const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
   if (Number.isNaN(d.getTime())) throw new ApiError(400, 'invalid_time', `\`${name}\` is not a valid time`);

@@ -27,10 +27,32 @@ import {
   stateKeys,
   verifyState,
 } from '../oauth.js';
-import { accountParams, BEARER, dataCenterSchema, errors, useStrictValidation } from '../schemas.js';
+import { accountParams, BEARER, dataCenterSchema, errors, ref, useStrictValidation } from '../schemas.js';
 import { type AdminDeps, adminCalls, deregistrationInProgress } from './admin-deps.js';
 
+/** Both the connect link and the redirect to Cronofy's authorize page answer with a URL. */
+export const linkSchema = {
+  $id: 'Link',
+  type: 'object',
+  description: "A URL for the user's browser",
+  properties: { url: { type: 'string' } },
+  required: ['url'],
+  example: { url: 'https://sync.example.com/oauth/start?ticket=eyJ2IjoxLCJh...' },
+} as const;
+
+export const oauthConnectedSchema = {
+  $id: 'OAuthConnected',
+  type: 'object',
+  properties: {
+    accountId: { type: 'string' },
+    created: { type: 'boolean', description: 'false: a registered account got new tokens' },
+    status: { type: 'string', enum: ['connected'] },
+  },
+  example: { accountId: 'user-42', created: true, status: 'connected' },
+} as const;
+
 const connectSchema = {
+  operationId: 'createConnectLink',
   tags: ['oauth'],
   summary: 'Make a connect link for an account',
   description:
@@ -47,16 +69,13 @@ const connectSchema = {
     additionalProperties: false,
   },
   response: {
-    200: {
-      type: 'object',
-      description: 'The connect link to hand to the user',
-      properties: { url: { type: 'string' } },
-    },
+    200: ref('Link', 'The connect link to hand to the user (valid for an hour)'),
     ...errors(400, 401, 503),
   },
 } as const;
 
 const startSchema = {
+  operationId: 'startOAuth',
   tags: ['oauth'],
   summary: 'Connect link target (in the user browser)',
   description:
@@ -68,12 +87,19 @@ const startSchema = {
     additionalProperties: false,
   },
   response: {
-    302: { type: 'object', properties: { url: { type: 'string' } } },
+    302: {
+      ...ref('Link', "To Cronofy's authorize page (`Location`; the body repeats it as `url`)"),
+      headers: {
+        location: { type: 'string', description: "Cronofy's authorize URL" },
+        'set-cookie': { type: 'string', description: 'The HttpOnly nonce cookie' },
+      },
+    },
     ...errors(400, 503),
   },
 } as const;
 
 const callbackSchema = {
+  operationId: 'oauthCallback',
   tags: ['oauth'],
   summary: 'Cronofy OAuth redirect target',
   description:
@@ -89,19 +115,8 @@ const callbackSchema = {
     additionalProperties: true,
   },
   response: {
-    ...Object.fromEntries(
-      [200, 201].map((c) => [
-        c,
-        {
-          type: 'object',
-          properties: {
-            accountId: { type: 'string' },
-            created: { type: 'boolean' },
-            status: { type: 'string' },
-          },
-        },
-      ]),
-    ),
+    200: ref('OAuthConnected', 'A registered account got new tokens and resumes'),
+    201: ref('OAuthConnected', 'The account was registered; its workflow started'),
     ...errors(400, 409, 502, 503),
   },
 } as const;
