@@ -24,7 +24,7 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 import type { Metrics } from '../metrics.js';
-import { InvalidCursorError } from '../store/events-query.js';
+import { InvalidCursorError } from '../store/cursor.js';
 import { ApiError, mongoUnavailable } from './api-error.js';
 import { NOTIFICATION_ROUTE } from './receiver.js';
 

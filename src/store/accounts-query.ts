@@ -5,12 +5,11 @@
  * accounts registered or removed meanwhile never shift later pages. Plain `find` + `sort` + `limit`
  * (the `_id` index, or `state_account` with a state filter), so it runs the same on FerretDB.
  */
-import { createHash } from 'node:crypto';
 import type { Filter } from 'mongodb';
 import type { DataCenter } from '../cronofy/types.js';
 import type { SyncState } from '../domain.js';
+import { decodeCursorBody, encodeCursorBody, fingerprintOf, InvalidCursorError } from './cursor.js';
 import type { AccountDoc } from './db.js';
-import { InvalidCursorError } from './events-query.js';
 
 export const DEFAULT_ACCOUNTS_LIMIT = 100;
 export const MAX_ACCOUNTS_LIMIT = 500;
@@ -54,36 +53,23 @@ export interface AccountsPage {
 
 /** Identifies the filters a cursor belongs to (not the page size): replayed elsewhere, it is refused. */
 export function accountsFingerprint(p: Omit<AccountsListParams, 'limit' | 'cursor'>): string {
-  const key = JSON.stringify([
+  return fingerprintOf([
     [...new Set(p.states ?? [])].sort(),
     p.dataCenter ?? null,
     p.failing ?? null,
     p.failingSinceBefore?.getTime() ?? null,
     p.failingSinceAfter?.getTime() ?? null,
   ]);
-  return createHash('sha256').update(key).digest('base64url').slice(0, 12);
 }
 
 /** Opaque to clients: base64url of `{ v, a, q }` (the last account id, the fingerprint). */
 export function encodeAccountsCursor(lastAccountId: string, fingerprint: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, a: lastAccountId, q: fingerprint }), 'utf8').toString(
-    'base64url',
-  );
+  return encodeCursorBody({ a: lastAccountId }, fingerprint);
 }
 
 export function decodeAccountsCursor(cursor: string, fingerprint: string): string {
-  let body: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new Error('not base64url');
-    body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursorError('cursor is malformed');
-  }
-  const b = body as { v?: unknown; a?: unknown; q?: unknown } | null;
-  if (b === null || typeof b !== 'object' || b.v !== 1 || typeof b.a !== 'string') {
-    throw new InvalidCursorError('cursor is malformed');
-  }
-  if (b.q !== fingerprint) throw new InvalidCursorError('cursor belongs to a query with other filters');
+  const b = decodeCursorBody(cursor, fingerprint);
+  if (typeof b.a !== 'string') throw new InvalidCursorError('cursor is malformed');
   return b.a;
 }
 

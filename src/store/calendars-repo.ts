@@ -9,8 +9,9 @@
  * One case is left to the next refresh: a calendar created and deleted between two overlapping
  * reads is stored by the older one (the newer one had nothing to mark), live until then.
  */
-import type { AnyBulkWriteOperation, Collection, MongoBulkWriteError } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import type { CronofyCalendar } from '../cronofy/types.js';
+import { duplicateKeyErrorsOnly } from './bulk-write.js';
 
 export interface CalendarDoc {
   accountId: string;
@@ -131,13 +132,7 @@ export class CalendarsRepo {
     try {
       await this.calendars.bulkWrite(ops, { ordered: false });
     } catch (err) {
-      const e = err as MongoBulkWriteError;
-      const writeErrors = e.writeErrors
-        ? Array.isArray(e.writeErrors)
-          ? e.writeErrors
-          : [e.writeErrors]
-        : [];
-      if (writeErrors.length === 0 || writeErrors.some((we) => we.code !== 11000)) throw err;
+      const writeErrors = duplicateKeyErrorsOnly(err);
       superseded = writeErrors.length;
     }
     return { listed: seen.length, superseded };

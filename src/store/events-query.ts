@@ -7,8 +7,8 @@
  * Keyset, not offset: a page starts strictly after the last event of the previous one, so events
  * inserted or removed meanwhile never shift later pages (no duplicates, no skipped events).
  */
-import { createHash } from 'node:crypto';
 import type { Collection, Filter } from 'mongodb';
+import { decodeCursorBody, encodeCursorBody, fingerprintOf, InvalidCursorError } from './cursor.js';
 import type { EventDoc } from './event-mapping.js';
 
 export const DEFAULT_EVENTS_LIMIT = 100;
@@ -42,10 +42,6 @@ export interface EventsPage {
   nextCursor: string | null;
 }
 
-export class InvalidCursorError extends Error {
-  override name = 'InvalidCursorError';
-}
-
 export const EVENTS_SORT = { startAt: 1, eventUid: 1 } as const;
 
 /** The smallest BSON date: `startAt >= MIN_DATE` matches every event that has a start. */
@@ -56,46 +52,28 @@ const MIN_DATE = new Date(-8_640_000_000_000_000);
  * other filters is refused rather than silently returning a meaningless page.
  */
 export function queryFingerprint(p: Omit<EventsListParams, 'limit' | 'cursor'>): string {
-  const key = JSON.stringify([
+  return fingerprintOf([
     p.accountId,
     p.from?.getTime() ?? null,
     p.to?.getTime() ?? null,
     p.calendarId ?? null,
     p.includeDeleted === true,
   ]);
-  return createHash('sha256').update(key).digest('base64url').slice(0, 12);
 }
 
 /** Opaque to clients: base64url of `{ v, s, u, q }` (startAt ms or null, eventUid, fingerprint). */
 export function encodeCursor(pos: CursorPosition, fingerprint: string): string {
-  const body = {
-    v: 1,
-    s: pos.startAt === null ? null : pos.startAt.getTime(),
-    u: pos.eventUid,
-    q: fingerprint,
-  };
-  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+  return encodeCursorBody(
+    { s: pos.startAt === null ? null : pos.startAt.getTime(), u: pos.eventUid },
+    fingerprint,
+  );
 }
 
 export function decodeCursor(cursor: string, fingerprint: string): CursorPosition {
-  let body: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new Error('not base64url');
-    body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
+  const b = decodeCursorBody(cursor, fingerprint);
+  if (typeof b.u !== 'string' || !(b.s === null || (typeof b.s === 'number' && Number.isFinite(b.s)))) {
     throw new InvalidCursorError('cursor is malformed');
   }
-  const b = body as { v?: unknown; s?: unknown; u?: unknown; q?: unknown } | null;
-  if (
-    b === null ||
-    typeof b !== 'object' ||
-    b.v !== 1 ||
-    typeof b.u !== 'string' ||
-    !(b.s === null || (typeof b.s === 'number' && Number.isFinite(b.s)))
-  ) {
-    throw new InvalidCursorError('cursor is malformed');
-  }
-  if (b.q !== fingerprint) throw new InvalidCursorError('cursor belongs to a query with other filters');
   return { startAt: b.s === null ? null : new Date(b.s), eventUid: b.u };
 }
 

@@ -8,8 +8,9 @@
  * Longer than ~300 lines because it owns the `events` collection: every write and query shape on it
  * (pages, reconciliation candidates, tombstones) lives here, next to the indexes they rely on.
  */
-import type { AnyBulkWriteOperation, Collection, Filter, MongoBulkWriteError } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Filter } from 'mongodb';
 import type { CronofyEvent } from '../cronofy/types.js';
+import { duplicateKeyErrorsOnly } from './bulk-write.js';
 import { type EventDoc, toEventDoc } from './event-mapping.js';
 
 export interface PageWriteResult {
@@ -182,13 +183,7 @@ export class EventsRepo {
       } catch (err) {
         // A concurrent insert of the same key (only possible if two writers race on one account)
         // is harmless: the other writer stored this event. Anything else is a real failure.
-        const e = err as MongoBulkWriteError;
-        const writeErrors = e.writeErrors
-          ? Array.isArray(e.writeErrors)
-            ? e.writeErrors
-            : [e.writeErrors]
-          : [];
-        if (writeErrors.length === 0 || writeErrors.some((we) => we.code !== 11000)) throw err;
+        const writeErrors = duplicateKeyErrorsOnly(err);
         written -= writeErrors.length;
         // Another writer's version is stored for these: forget ours so the map is not trusted for them.
         for (const we of writeErrors) {

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountSummary } from '../../src/store/accounts-query.js';
-import { InvalidCursorError } from '../../src/store/events-query.js';
+import { InvalidCursorError } from '../../src/store/cursor.js';
 import { call, type Fakes, fakeAdminApp } from './fakes.js';
 
 let f: Fakes;

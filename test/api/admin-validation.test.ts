@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CronofyServerError } from '../../src/cronofy/errors.js';
-import { InvalidCursorError } from '../../src/store/events-query.js';
+import { InvalidCursorError } from '../../src/store/cursor.js';
 import { ADMIN_TOKEN, accountInfo, call, type Fakes, fakeAdminApp, PUBLIC_URL } from './fakes.js';
 
 let f: Fakes;

@@ -1,11 +1,11 @@
 /** The events read API's pure parts: cursor encoding and the page filter. */
 import { describe, expect, it } from 'vitest';
+import { InvalidCursorError } from '../../src/store/cursor.js';
 import {
   clampLimit,
   decodeCursor,
   encodeCursor,
   eventsFilter,
-  InvalidCursorError,
   queryFingerprint,
 } from '../../src/store/events-query.js';
 
