@@ -54,6 +54,11 @@ interface SyncProgress {
   nextPageUrl: string | null;
   readDone: boolean;
   pages: number;
+  /**
+   * Cronofy's `pages.total` of the chain being read. Heartbeated with the rest, so the Temporal Web
+   * UI's pending activity shows "pages done of total" while the sync runs.
+   */
+  pagesTotal?: number | null;
   upserted: number;
   deleted: number;
   unchanged: number;
@@ -208,6 +213,7 @@ async function syncPages(
         progress = {
           ...progress,
           pages: progress.pages + 1,
+          pagesTotal: page.pages.total ?? null,
           upserted: progress.upserted + written.upserted,
           deleted: progress.deleted + written.deleted,
           unchanged: progress.unchanged + written.unchanged,
@@ -221,7 +227,7 @@ async function syncPages(
         await deps.syncRuns
           .progress(progress.syncRunId, ctx.info.attempt, {
             pages: progress.pages,
-            pagesTotal: page.pages.total ?? null,
+            pagesTotal: progress.pagesTotal ?? null,
             upserted: progress.upserted,
             deleted: progress.deleted,
           })

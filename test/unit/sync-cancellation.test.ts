@@ -122,6 +122,27 @@ describe('syncEvents when its attempt is cancelled', () => {
     expect(seen?.aborted).toBe(true);
   });
 
+  it('heartbeats pages done of Cronofy’s pages.total (what the Web UI shows of a running sync)', async () => {
+    const store = fakeStore();
+    const client = fakeClient(async function* () {
+      yield page(1, false);
+      yield page(2, true);
+    });
+    const env = mockEnv();
+    const details: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => details.push(d));
+    await env.run(
+      syncEvents,
+      { ...store.deps, signal: new AbortController().signal },
+      input,
+      account,
+      client,
+      auth,
+    );
+    expect(details).toContainEqual(expect.objectContaining({ pages: 1, pagesTotal: 2, upserted: 1 }));
+    expect(details.at(-1)).toMatchObject({ pages: 2, pagesTotal: 2, readDone: true });
+  });
+
   it('keeps heartbeating through a slow request, and stops once cancelled', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
     const ac = new AbortController();
