@@ -1,11 +1,18 @@
 /**
  * Helpers for the Cronofy tests: a push receiver (a real local HTTP server that records the exact
- * bytes and headers it gets) and an in-memory AccountAuth backed by the client's refresh call.
+ * bytes and headers it gets), an in-memory AccountAuth backed by the client's refresh call, and a
+ * simulator world (simulator, receiver, one account) stopped when the test ends.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { onTestFinished } from 'vitest';
 import type { AccountAuth, CronofyClient } from '../../src/cronofy/client.js';
-import type { SimAccount } from '../../src/simulator/index.js';
+import {
+  type CreateAccountOptions,
+  CronofySimulator,
+  type CronofySimulatorOptions,
+  type SimAccount,
+} from '../../src/simulator/index.js';
 
 export const CLIENT_ID = 'test-client';
 export const SECRETS = ['CRN_current_secret_for_tests', 'CRN_previous_secret_for_tests'];
@@ -96,4 +103,40 @@ export async function collect<T>(pages: AsyncIterable<T>): Promise<T[]> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A simulator with a push receiver and one account, both stopped when the test finishes. */
+export async function simWorld(
+  opts: Partial<CronofySimulatorOptions> = {},
+  account: CreateAccountOptions = { calendarIds: ['cal_work', 'cal_home'] },
+) {
+  const sim = await CronofySimulator.start({
+    clientId: CLIENT_ID,
+    clientSecrets: SECRETS,
+    rateLimit: false,
+    ...opts,
+  });
+  const receiver = await startReceiver();
+  onTestFinished(async () => {
+    await sim.stop();
+    await receiver.close();
+  });
+  return { sim, receiver, account: sim.createAccount(account) };
+}
+
+/** A request to the simulator's Cronofy API as the account (`path` relative, or a full URL). */
+export async function simApi(
+  sim: CronofySimulator,
+  account: SimAccount,
+  method: string,
+  path: string,
+  body?: unknown,
+) {
+  const res = await fetch(path.startsWith('http') ? path : `${sim.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${account.accessToken}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }

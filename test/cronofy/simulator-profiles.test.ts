@@ -4,51 +4,21 @@
  * not pushed and its events hidden from Read Events) and reconnected (the held-back changes
  * pushed, respecting channel calendar filters); the same controls over `/_sim/`.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReadEventsPage } from '../../src/cronofy/types.js';
-import {
-  CronofySimulator,
-  type CronofySimulatorOptions,
-  type SimAccount,
-} from '../../src/simulator/index.js';
-import { CLIENT_ID, SECRETS, startReceiver } from './helpers.js';
+import type { CronofySimulator, CronofySimulatorOptions, SimAccount } from '../../src/simulator/index.js';
+import { CLIENT_ID, SECRETS, simApi, simWorld } from './helpers.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function world(opts: Partial<CronofySimulatorOptions> = {}) {
-  const sim = await CronofySimulator.start({
-    clientId: CLIENT_ID,
-    clientSecrets: SECRETS,
-    rateLimit: false,
-    ...opts,
-  });
-  const receiver = await startReceiver();
-  cleanups.push(
-    () => receiver.close(),
-    () => sim.stop(),
-  );
-  const account = sim.createAccount({
+/** Two profiles: Google (cal_work, cal_team) and iCloud (cal_home). */
+const world = (opts: Partial<CronofySimulatorOptions> = {}) =>
+  simWorld(opts, {
     accountId: `acc_${Math.random().toString(36).slice(2)}`,
     profiles: [
       { profileId: 'pro_google', profileName: 'jane@example.com', calendarIds: ['cal_work', 'cal_team'] },
       { profileId: 'pro_apple', providerName: 'apple', providerService: 'icloud', calendarIds: ['cal_home'] },
     ],
   });
-  return { sim, receiver, account };
-}
-
-async function api(sim: CronofySimulator, account: SimAccount, method: string, path: string, body?: unknown) {
-  const res = await fetch(path.startsWith('http') ? path : `${sim.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${account.accessToken}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = simApi;
 
 // Inside the sync window (the simulator runs on the real clock here).
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);

@@ -4,45 +4,13 @@
  * deliveries, the 5 s (here shortened) timeout, and channels closed silently after the retry window.
  * Retry schedules are ms-scale; waits poll with generous limits so a loaded machine does not flake.
  */
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { verifyCronofyHmac } from '../../src/cronofy/hmac.js';
-import {
-  CronofySimulator,
-  type CronofySimulatorOptions,
-  type SimAccount,
-} from '../../src/simulator/index.js';
-import { CLIENT_ID, SECRETS, sleep, startReceiver } from './helpers.js';
+import type { CronofySimulator, CronofySimulatorOptions, SimAccount } from '../../src/simulator/index.js';
+import { SECRETS, simApi, simWorld, sleep } from './helpers.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function world(opts: Partial<CronofySimulatorOptions> = {}) {
-  const sim = await CronofySimulator.start({
-    clientId: CLIENT_ID,
-    clientSecrets: SECRETS,
-    rateLimit: false,
-    ...opts,
-  });
-  const receiver = await startReceiver();
-  cleanups.push(
-    () => receiver.close(),
-    () => sim.stop(),
-  );
-  const account = sim.createAccount({ calendarIds: ['cal_work', 'cal_home'] });
-  return { sim, receiver, account };
-}
-
-async function api(sim: CronofySimulator, account: SimAccount, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${sim.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${account.accessToken}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const world = (opts: Partial<CronofySimulatorOptions> = {}) => simWorld(opts);
+const api = simApi;
 
 async function createChannel(
   sim: CronofySimulator,
@@ -266,8 +234,4 @@ describe('failed deliveries', () => {
     await sleep(200);
     expect(sim.deliveries.length).toBe(count);
   });
-});
-
-afterAll(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
 });
