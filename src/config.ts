@@ -91,7 +91,19 @@ export interface Config {
   worker: { maxCachedWorkflows: number | undefined; maxConcurrentActivities: number | undefined };
   mongo: { uri: string; db: string };
   timings: SyncTimings;
+  /**
+   * The change feed's retention (`FEED_RETENTION`): superseded versions and deletions older than
+   * this are pruned, with the tombstones; a consumer further behind starts again (HTTP 410).
+   */
+  feedRetentionMs: number;
 }
+
+/**
+ * 30 days: far beyond the webhook retry window (24 h) and a consumer's long-weekend outage, four
+ * weekly full syncs; what it keeps is only superseded versions and deletions (live events' latest
+ * entries are kept whatever their age).
+ */
+export const DEFAULT_FEED_RETENTION_MS = 30 * DAY_MS;
 
 type Env = Record<string, string | undefined>;
 
@@ -349,5 +361,6 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
       db: str(env, 'MONGODB_DB') ?? 'cronofy_sync',
     },
     timings,
+    feedRetentionMs: duration(env, 'FEED_RETENTION', DEFAULT_FEED_RETENTION_MS),
   };
 }

@@ -22,7 +22,9 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { CalendarsRepo } from './store/calendars-repo.js';
-import { collections, ensureIndexes, pruneSyncRuns } from './store/db.js';
+import { ChangeFeed } from './store/change-feed.js';
+import { startFeedRetention } from './store/feed-retention.js';
+import { collections, ensureIndexes, markEventsWithoutFeedEntry, pruneSyncRuns } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
 import { SyncRunsRepo } from './store/sync-runs-repo.js';
 import { TokenCrypto } from './store/token-crypto.js';
@@ -252,6 +254,13 @@ export async function startWorker(
   const connection = await NativeConnection.connect(connectionOptions(config.temporal.connection));
   const metrics = opts.metrics ?? createMetrics();
   const c = collections(mongo.db);
+  const feed = new ChangeFeed(c);
+  const unfed = await markEventsWithoutFeedEntry(mongo.db);
+  if (unfed > 0)
+    log.info(
+      { events: unfed },
+      "events stored before the change feed: each enters it at its account's next sync",
+    );
   const accounts = new AccountsRepo(c.accounts, new TokenCrypto(encryptionKeys(config, log)));
   const limiter = new RateLimiter({
     perSecond: config.cronofy.rateLimitPerSecond,
@@ -271,7 +280,7 @@ export async function startWorker(
       publicUrl: config.http.publicUrlConfigured ? config.http.publicUrl : undefined,
     },
     accounts,
-    events: new EventsRepo(c.events),
+    events: new EventsRepo(c.events, feed),
     calendars: new CalendarsRepo(c.calendars),
     syncRuns: new SyncRunsRepo(c.syncRuns),
     cronofy: cronofySettings(config),
@@ -306,8 +315,10 @@ export async function startWorker(
     ? undefined
     : setInterval(() => void pruneSyncRuns(mongo.db, new Date()).catch(() => undefined), 3_600_000);
   pruner?.unref();
+  const feedRetention = startFeedRetention(feed, config.feedRetentionMs, log);
   const done = worker.run().finally(async () => {
     if (pruner) clearInterval(pruner);
+    await feedRetention.stop();
     metrics.setAccountCounts(undefined);
     await budget.stop();
     await connection.close().catch(() => undefined);
