@@ -6,9 +6,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT } from '../../store/change-feed.js';
 import { adminAuth } from '../auth.js';
-import { eventSchema } from './events.js';
 import { type AccountParams, accountParams, BEARER, errors, ref, useStrictValidation } from '../schemas.js';
 import { type AdminDeps, adminCalls } from './admin-deps.js';
+import { eventSchema } from './events.js';
 
 export const changeSchema = {
   $id: 'Change',
