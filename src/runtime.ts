@@ -254,7 +254,7 @@ export async function startWorker(
   const connection = await NativeConnection.connect(connectionOptions(config.temporal.connection));
   const metrics = opts.metrics ?? createMetrics();
   const c = collections(mongo.db);
-  const feed = new ChangeFeed(c);
+  const feed = new ChangeFeed(c, { metrics });
   const unfed = await markEventsWithoutFeedEntry(mongo.db);
   if (unfed > 0)
     log.info(

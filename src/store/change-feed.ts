@@ -32,6 +32,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AnyBulkWriteOperation, Collection, WriteError } from 'mongodb';
 import { duplicateKeyErrorsOnly } from './bulk-write.js';
+import type { Metrics } from '../metrics.js';
 import { InvalidCursorError } from './cursor.js';
 import type { EventDoc } from './event-mapping.js';
 import { type PublicEvent, publicEvent } from './events-query.js';
@@ -145,6 +146,7 @@ export function prunable(
 export interface ChangeFeedOptions {
   /** Called after a flush appended entries: webhook delivery wakes up here. Errors are the caller's. */
   onAppended?: (accountId: string, lastSeq: number) => Promise<void> | void;
+  metrics?: Pick<Metrics, 'feedAppended' | 'feedFlushDuration' | 'feedPruned'>;
 }
 
 export interface FeedCollections {
@@ -204,10 +206,14 @@ export class ChangeFeed {
    */
   async flush(accountId: string): Promise<number> {
     const owner = randomBytes(6).toString('base64url');
+    const timer = this.opts.metrics?.feedFlushDuration.startTimer();
     await this.lease(accountId, owner);
     try {
-      return await this.flushMarks(accountId);
+      const n = await this.flushMarks(accountId);
+      this.opts.metrics?.feedAppended.inc(n);
+      return n;
     } finally {
+      timer?.();
       await this.c.feedHeads.updateOne(
         { _id: accountId, flusher: owner },
         { $unset: { flushingUntil: '', flusher: '' } },
@@ -359,6 +365,8 @@ export class ChangeFeed {
       tombstones = res.deletedCount;
     }
     const res = await this.c.changes.deleteMany({ accountId, seq: { $in: seqs } });
+    this.opts.metrics?.feedPruned.inc({ kind: 'superseded' }, superseded.length);
+    this.opts.metrics?.feedPruned.inc({ kind: 'deletion' }, deletions.length);
     return { entries: res.deletedCount, tombstones };
   }
 

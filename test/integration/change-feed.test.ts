@@ -7,6 +7,7 @@
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CronofyEvent } from '../../src/cronofy/types.js';
+import { createMetrics } from '../../src/metrics.js';
 import { ChangeFeed, CursorExpiredError, type FeedChange } from '../../src/store/change-feed.js';
 import { InvalidCursorError } from '../../src/store/cursor.js';
 import { collections, ensureIndexes, markEventsWithoutFeedEntry } from '../../src/store/db.js';
@@ -140,6 +141,15 @@ describe('entries', () => {
       ['delete', 'k2'],
       ['delete', 'k1'],
     ]);
+  });
+
+  it('counts appended entries and flushes in the worker\'s metrics', async () => {
+    const metrics = createMetrics();
+    const counted = new EventsRepo(c.events, new ChangeFeed(c, { metrics }));
+    await counted.writePage(acct(), [ev('m1'), ev('m2'), ev('m3')], new Date());
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^cronofy_feed_changes_appended_total 3$/m);
+    expect(text).toMatch(/^cronofy_feed_flush_seconds_count 1$/m);
   });
 
   it('refuses a malformed cursor', async () => {
