@@ -125,7 +125,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     feedFlushDuration: new Histogram({
       name: 'cronofy_feed_flush_seconds',
-      help: 'One flush of an account\'s marked writes into the change feed, lease wait included',
+      help: "One flush of an account's marked writes into the change feed, lease wait included",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),

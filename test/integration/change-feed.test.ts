@@ -143,13 +143,31 @@ describe('entries', () => {
     ]);
   });
 
-  it('counts appended entries and flushes in the worker\'s metrics', async () => {
+  it("counts appended entries and flushes in the worker's metrics", async () => {
     const metrics = createMetrics();
     const counted = new EventsRepo(c.events, new ChangeFeed(c, { metrics }));
     await counted.writePage(acct(), [ev('m1'), ev('m2'), ev('m3')], new Date());
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/^cronofy_feed_changes_appended_total 3$/m);
     expect(text).toMatch(/^cronofy_feed_flush_seconds_count 1$/m);
+  });
+
+  it('a page of 150 changed events (one bulk update of 150 statements, and as many marks to clear) is written and fed', async () => {
+    const a = acct();
+    const uids = Array.from({ length: 150 }, (_, i) => `big-${i}`);
+    await repo.writePage(
+      a,
+      uids.map((u) => ev(u)),
+      new Date(),
+    );
+    await repo.writePage(
+      a,
+      uids.map((u) => ev(u, { summary: 'all changed', updated: '2026-11-01T11:00:00Z' })),
+      new Date(),
+    );
+    const { seen } = await follow(a, undefined, 1000);
+    expect(seen).toHaveLength(300);
+    expect(seen.slice(150).every((ch) => ch.event.summary === 'all changed')).toBe(true);
   });
 
   it('refuses a malformed cursor', async () => {
