@@ -19,6 +19,7 @@ import { ingestBench } from './ingest.js';
 import { type BenchModule, type BenchResult, knobsPrefix } from './lib/module.js';
 import { receiverBench } from './receiver.js';
 import { scaleBench } from './scale.js';
+import { webhooksBench } from './webhooks.js';
 
 /** The registry, in the order the sections appear in docs/benchmarks.md. */
 const MODULES: BenchModule[] = [
@@ -26,6 +27,7 @@ const MODULES: BenchModule[] = [
   burstsBench,
   freshnessBench,
   ingestBench,
+  webhooksBench,
   idleCostBench,
   scaleBench,
   chaosBench,

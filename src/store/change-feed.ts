@@ -1,41 +1,38 @@
 /**
- * The change feed: per account, every change to `events` as an entry with a sequence number
+ * The change feed: per account, an entry with a sequence number for every change to `events`
  * (`changes` collection), read by `GET /accounts/:accountId/changes` and by webhook delivery.
+ * An entry names the event; a read returns each named event as `events` holds it then.
  *
- * Without multi-document transactions (FerretDB has none) an event write and its feed entry cannot
- * commit together. So a write only *marks* the event document (`feedPending`, with a fresh random
+ * Without multi-document transactions (FerretDB has none) an event write and its entry cannot
+ * commit together. So a write only *marks* the event document (`feedState: 'pending'` and a random
  * `feedToken`, in the same single-document update as the change), and `flush` turns marks into
- * entries afterwards. A crash between the two leaves the mark; the next flush of the account (every
- * page write and every sync starts with one) appends the entry. Nothing written is ever left out.
+ * entries afterwards. A crash between the two leaves the mark; the next flush of the account
+ * (every page write and every sync starts with one) appends the entry. Nothing is left out.
  *
- * Why `seq` has no gaps a reader could fall into: an entry is inserted with `seq = last + 1`, where
- * `last` is the highest seq the appender could *see*, under a unique index on `{accountId, seq}`.
- * Two appenders racing for the same seq: one insert fails with a duplicate key and retries above
- * the winner. So seq N+1 is only ever inserted after seq N was visible, and a reader that sees N+1
- * already sees everything below it: following the feed from any cursor misses nothing, even while
- * a page of entries is being written.
+ * Why `seq` has no gaps a reader could fall into: an entry is inserted at `last + 1` under a
+ * unique index on `{accountId, seq}`. Two appenders racing for the same seq: one insert fails
+ * with a duplicate key and goes on above the winner. So seq N+1 is only ever inserted after seq N
+ * was visible, and a reader that sees N+1 already sees everything below it.
  *
- * Why the feed ends at each event's latest version: an entry snapshots the event as stored when
- * the flush reads it, and the mark is cleared only if the token is still the one read (no write
- * since). A flush that finds the token changed re-marks the event, because its own entry may have
- * landed after a newer one; the next flush appends the current version after it. So the last entry
- * of every event is its current document; a consumer applying entries in seq order ends holding
- * exactly what `events` holds.
+ * Why a consumer ends holding exactly what `events` holds: every write is followed by an entry
+ * appended after it landed (the flush reads the write's mark, then appends; it clears the mark
+ * only if its token is still the one it read, so a write that came in between keeps its own mark
+ * for the next flush). A reader that reaches that entry reads the event after the write: the last
+ * entry of every event shows its current document.
  *
- * Retention (`prune`): entries older than the retention are removed when superseded by a later
- * entry of the same event (no one needs them: the later one carries the newer version), and so are
- * deletions, with their tombstones in `events`. The latest entry of a live event is never pruned,
- * so reading from the beginning always yields every live event. A reader whose cursor is below the
- * highest pruned seq (`feed_heads.prunedThrough`) might have missed a deletion: it gets
- * `CursorExpiredError` (HTTP 410) and must start again from the beginning.
+ * Retention (`prune`): entries older than the retention are removed when a later entry names the
+ * same event (it shows the event as current anyway), and so are deletions, together with their
+ * tombstones in `events`. The latest entry of a live event is never pruned, so reading from the
+ * beginning yields every live event. A cursor below the highest pruned seq
+ * (`feed_heads.prunedThrough`) may have missed a deletion: CursorExpiredError (HTTP 410).
  */
 import { randomBytes } from 'node:crypto';
-import type { AnyBulkWriteOperation, Collection, WriteError } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, UpdateFilter, WriteError } from 'mongodb';
 import type { Metrics } from '../metrics.js';
 import { duplicateKeyErrorsOnly } from './bulk-write.js';
 import { InvalidCursorError } from './cursor.js';
 import type { EventDoc } from './event-mapping.js';
-import { type PublicEvent, publicEvent } from './events-query.js';
+import { PUBLIC_EVENT_PROJECTION, type PublicEvent } from './events-query.js';
 
 export type ChangeOp = 'upsert' | 'delete';
 
@@ -45,20 +42,32 @@ export interface FeedChange {
   op: ChangeOp;
   eventUid: string;
   calendarId: string;
-  /** The event as `GET /accounts/:accountId/events` returns it (a tombstone for `delete`). */
+  /** The event as `GET /accounts/:accountId/events` returns it now (a tombstone for `delete`). */
   event: PublicEvent;
-  /** When our copy changed (the event's `syncedAt`). */
+  /** When our copy changed (the event's `syncedAt` as this entry was appended). */
   changedAt: Date;
 }
 
-export interface ChangeDoc extends FeedChange {
+/** A stored entry: which event changed, when, and how (the event itself is read from `events`). */
+export interface ChangeDoc {
   accountId: string;
+  seq: number;
+  /** What the change was when it was written; readers get the op of the event as it is now. */
+  op: ChangeOp;
+  eventUid: string;
+  calendarId: string;
+  changedAt: Date;
 }
 
 /** Per account: the highest seq retention removed (cursors below it answer 410), and the flush lease. */
 export interface FeedHeadDoc {
   _id: string; // accountId
   prunedThrough?: number;
+  /**
+   * The highest seq appended, as far as appenders have recorded it: where the next append tries
+   * first. Never above the truth (set after the entries are in); a stale one costs a duplicate key.
+   */
+  lastSeq?: number;
   /** A flush of the account runs until then (see `flush`); absent when none does. */
   flushingUntil?: Date;
   flusher?: string;
@@ -94,9 +103,16 @@ const FLUSH_MAX_ROUNDS = 20;
 const FLUSH_LEASE_MS = 10_000;
 const FLUSH_LEASE_POLL_MS = 25;
 
-/** The `$set` fields that mark an event write for the feed: one token per write. */
-export function feedMark(): { feedPending: true; feedToken: string } {
-  return { feedPending: true, feedToken: randomBytes(9).toString('base64url') };
+/**
+ * `feedState` on an event document: `pending` from a write until a flush appended its entry,
+ * then `fed`; absent only on documents written before the feed existed.
+ *
+ * The `$set` fields that mark an event write for the feed: one token per write operation (a page's
+ * documents share it). The mark is a string, not a boolean: FerretDB, the tests' server, hands
+ * string equality to SQLite's index.
+ */
+export function feedMark(): { feedState: 'pending'; feedToken: string } {
+  return { feedState: 'pending', feedToken: randomBytes(9).toString('base64url') };
 }
 
 /** Cursors are the decimal seq of the last entry read; "0" (or none) is the beginning. */
@@ -111,15 +127,40 @@ export function clampChangesLimit(limit: number | undefined): number {
   return Math.min(MAX_CHANGES_LIMIT, Math.max(1, Math.trunc(limit)));
 }
 
-export function changeOf(doc: EventDoc): Omit<ChangeDoc, 'seq'> {
+export function entryOf(
+  doc: Pick<EventDoc, 'accountId' | 'eventUid' | 'calendarId' | 'deleted' | 'syncedAt'>,
+): Omit<ChangeDoc, 'seq'> {
   return {
     accountId: doc.accountId,
     op: doc.deleted ? 'delete' : 'upsert',
     eventUid: doc.eventUid,
     calendarId: doc.calendarId,
-    event: publicEvent(doc),
     changedAt: doc.syncedAt,
   };
+}
+
+/**
+ * A page of entries as readers get it: each with its event as stored now (`stored`, by uid). An
+ * entry whose event is gone (purged, or a pruned tombstone) is left out. Pure.
+ */
+export function joinEntries(
+  entries: readonly ChangeDoc[],
+  stored: ReadonlyMap<string, PublicEvent>,
+): FeedChange[] {
+  const out: FeedChange[] = [];
+  for (const e of entries) {
+    const event = stored.get(e.eventUid);
+    if (!event) continue;
+    out.push({
+      seq: e.seq,
+      op: event.deleted ? 'delete' : 'upsert',
+      eventUid: e.eventUid,
+      calendarId: event.calendarId,
+      event,
+      changedAt: e.changedAt,
+    });
+  }
+  return out;
 }
 
 /**
@@ -169,12 +210,15 @@ export class ChangeFeed {
     const afterSeq = parseFeedCursor(after);
     const n = clampChangesLimit(limit);
     const docs = await this.c.changes
-      .find({ accountId, seq: { $gt: afterSeq } }, { projection: { _id: 0, accountId: 0 } })
+      .find({ accountId, seq: { $gt: afterSeq } }, { projection: { _id: 0 } })
       .sort({ seq: 1 })
       .limit(n + 1)
       .toArray();
-    // Checked after the read: `prune` raises the head before it deletes, so a deletion that
-    // affected this read is always seen here.
+    const hasMore = docs.length > n;
+    const entries = hasMore ? docs.slice(0, n) : docs;
+    const stored = await this.storedEvents(accountId, entries);
+    // Checked after the reads: `prune` raises the head before it deletes, so a deletion that
+    // affected these reads is always seen here.
     if (after !== undefined && afterSeq > 0) {
       const prunedThrough = (await this.c.feedHeads.findOne({ _id: accountId }))?.prunedThrough ?? 0;
       if (afterSeq < prunedThrough) {
@@ -183,13 +227,28 @@ export class ChangeFeed {
         );
       }
     }
-    const hasMore = docs.length > n;
-    const changes = (hasMore ? docs.slice(0, n) : docs) as FeedChange[];
-    const last = changes[changes.length - 1];
-    return { changes, nextCursor: String(last ? last.seq : afterSeq), hasMore };
+    const last = entries[entries.length - 1];
+    return { changes: joinEntries(entries, stored), nextCursor: String(last ? last.seq : afterSeq), hasMore };
   }
 
-  /** The account's highest seq so far (0: none yet). */
+  /** The events the entries name, as readers see them, by uid. */
+  private async storedEvents(accountId: string, entries: readonly ChangeDoc[]) {
+    const uids = [...new Set(entries.map((e) => e.eventUid))];
+    const stored = new Map<string, PublicEvent>();
+    // In slices: FerretDB hands SQLite an `$in` of up to 500 values.
+    for (let i = 0; i < uids.length; i += 500) {
+      const docs = await this.c.events
+        .find(
+          { accountId, eventUid: { $in: uids.slice(i, i + 500) } },
+          { projection: PUBLIC_EVENT_PROJECTION },
+        )
+        .toArray();
+      for (const d of docs as PublicEvent[]) stored.set(d.eventUid, d);
+    }
+    return stored;
+  }
+
+  /** The account's highest seq so far (0: none yet), from the entries themselves. */
   async lastSeq(accountId: string): Promise<number> {
     const [top] = await this.c.changes
       .find({ accountId }, { projection: { _id: 0, seq: 1 } })
@@ -247,20 +306,36 @@ export class ChangeFeed {
     let appended = 0;
     let lastSeq = 0;
     for (let round = 0; round < FLUSH_MAX_ROUNDS; round++) {
-      const docs = await this.c.events.find({ accountId, feedPending: true }).limit(FLUSH_BATCH).toArray();
-      if (docs.length === 0) break;
+      const marked = await this.c.events
+        .find(
+          { accountId, feedState: 'pending' },
+          {
+            projection: {
+              _id: 0,
+              accountId: 1,
+              eventUid: 1,
+              calendarId: 1,
+              deleted: 1,
+              syncedAt: 1,
+              feedToken: 1,
+            },
+          },
+        )
+        .limit(FLUSH_BATCH)
+        .toArray();
+      if (marked.length === 0) break;
       // Write order, as far as the documents tell it.
-      docs.sort((a, b) => a.syncedAt.getTime() - b.syncedAt.getTime() || cmp(a.eventUid, b.eventUid));
+      marked.sort((a, b) => a.syncedAt.getTime() - b.syncedAt.getTime() || cmp(a.eventUid, b.eventUid));
       const seqs = await this.append(
         accountId,
-        docs.map((d) => changeOf(d)),
+        marked.map((d) => entryOf(d)),
       );
       appended += seqs.length;
       lastSeq = seqs[seqs.length - 1] ?? lastSeq;
-      await this.clearMarks(accountId, docs, seqs);
-      if (docs.length < FLUSH_BATCH) {
-        // Marks re-set by clearMarks (or by writers meanwhile) are taken by the next round.
-        const more = await this.c.events.countDocuments({ accountId, feedPending: true }, { limit: 1 });
+      await this.clearMarks(accountId, marked);
+      if (marked.length < FLUSH_BATCH) {
+        // Writes that came in meanwhile (their marks survived the clear) are taken by the next round.
+        const more = await this.c.events.countDocuments({ accountId, feedState: 'pending' }, { limit: 1 });
         if (more === 0) break;
       }
     }
@@ -274,9 +349,10 @@ export class ChangeFeed {
    */
   async append(accountId: string, entries: readonly Omit<ChangeDoc, 'seq'>[]): Promise<number[]> {
     const seqs: number[] = [];
+    // The recorded last seq first (one lookup by `_id`); after a duplicate key, the entries' own max.
+    let base = await this.recordedLastSeq(accountId);
     let i = 0;
     while (i < entries.length) {
-      const base = await this.lastSeq(accountId);
       const batch: ChangeDoc[] = entries.slice(i).map((e, k) => ({ ...e, seq: base + 1 + k }));
       try {
         await this.c.changes.insertMany(batch, { ordered: true });
@@ -285,37 +361,52 @@ export class ChangeFeed {
       } catch (err) {
         // Ordered: the insert stopped at the first error, a duplicate key (anything else rethrows).
         const first = duplicateKeyErrorsOnly(err)[0] as WriteError;
-        // Ordered: everything before the failed one went in.
         for (const b of batch.slice(0, first.index)) seqs.push(b.seq);
         i += first.index;
+        base = await this.lastSeq(accountId);
       }
     }
+    const last = seqs[seqs.length - 1];
+    if (last !== undefined) await this.upsertHead(accountId, { $max: { lastSeq: last } });
     return seqs;
   }
 
+  private async recordedLastSeq(accountId: string): Promise<number> {
+    const head = await this.c.feedHeads.findOne({ _id: accountId });
+    return Math.max(head?.lastSeq ?? 0, head?.prunedThrough ?? 0);
+  }
+
+  /** An update of the account's head, created if missing (two creators racing: one retries). */
+  private async upsertHead(accountId: string, update: UpdateFilter<FeedHeadDoc>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.c.feedHeads.updateOne({ _id: accountId }, update, { upsert: true });
+        return;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000 || attempt >= 3) throw err;
+      }
+    }
+  }
+
   /**
-   * Clears the marks whose token is unchanged since `docs` were read. An event written again since
-   * keeps (or gets back) a mark with a new token, so a later flush appends its current version
-   * after the entry just appended, which may be stale.
+   * Clears the marks of `marked` whose token is still the one read: an event written again since
+   * keeps its new mark, and the next flush appends an entry after that write.
    */
-  private async clearMarks(accountId: string, docs: readonly EventDoc[], seqs: readonly number[]) {
-    // By the natural key, like every other write to `events` (the `account_event_uid` index).
-    const ops: AnyBulkWriteOperation<EventDoc>[] = docs.map((d, i) => ({
-      updateOne: {
-        filter: { accountId, eventUid: d.eventUid, feedToken: d.feedToken },
-        update: { $unset: { feedPending: '', feedToken: '' }, $set: { feedSeq: seqs[i] as number } },
-      },
-    }));
-    const res = await this.c.events.bulkWrite(ops, { ordered: false });
-    if (res.matchedCount === docs.length) return;
-    const uids = docs.map((d) => d.eventUid);
-    const now = await this.c.events
-      .find({ accountId, eventUid: { $in: uids } }, { projection: { _id: 0, eventUid: 1, feedSeq: 1 } })
-      .toArray();
-    const seqOf = new Map(docs.map((d, i) => [d.eventUid, seqs[i]]));
-    const stale = now.filter((d) => d.feedSeq !== seqOf.get(d.eventUid)).map((d) => d.eventUid);
-    if (stale.length > 0) {
-      await this.c.events.updateMany({ accountId, eventUid: { $in: stale } }, { $set: feedMark() });
+  private async clearMarks(accountId: string, marked: readonly Pick<EventDoc, 'eventUid' | 'feedToken'>[]) {
+    const byToken = new Map<string, string[]>();
+    for (const d of marked) {
+      const uids = byToken.get(d.feedToken as string) ?? [];
+      uids.push(d.eventUid);
+      byToken.set(d.feedToken as string, uids);
+    }
+    // One statement per write operation (a page shares its token), by the natural key.
+    for (const [feedToken, uids] of byToken) {
+      for (let i = 0; i < uids.length; i += 500) {
+        await this.c.events.updateMany(
+          { accountId, feedToken, eventUid: { $in: uids.slice(i, i + 500) } },
+          { $set: { feedState: 'fed' }, $unset: { feedToken: '' } },
+        );
+      }
     }
   }
 
@@ -341,33 +432,35 @@ export class ChangeFeed {
     const seqs = [...superseded, ...deletions.map((d) => d.seq)];
     if (seqs.length === 0) return { entries: 0, tombstones: 0 };
     // The head first: a reader that could miss one of these sees it raised (see `read`).
-    await this.c.feedHeads.updateOne(
-      { _id: accountId },
-      { $max: { prunedThrough: Math.max(...seqs) } },
-      { upsert: true },
-    );
+    await this.upsertHead(accountId, { $max: { prunedThrough: Math.max(...seqs) } });
     let tombstones = 0;
+    let prunedDeletions = deletions;
     if (deletions.length > 0) {
-      // Only a tombstone still as that entry shows it: not written again, not pending.
-      const res = await this.c.events.bulkWrite(
-        deletions.map((d) => ({
-          deleteOne: {
-            filter: {
-              accountId,
-              eventUid: d.eventUid,
-              deleted: true,
-              feedSeq: d.seq,
-              feedPending: { $ne: true },
-            },
-          },
-        })),
-        { ordered: false },
-      );
+      const uids = deletions.map((d) => d.eventUid);
+      // Only tombstones unchanged since before the cutoff (so that deletion is their last write)
+      // and not being written now.
+      const res = await this.c.events.deleteMany({
+        accountId,
+        eventUid: { $in: uids },
+        deleted: true,
+        feedState: { $ne: 'pending' },
+        syncedAt: { $lt: cutoff },
+      });
       tombstones = res.deletedCount;
+      // A deletion whose tombstone stayed keeps its entry: the feed still yields what `events` holds.
+      const kept = new Set(
+        (
+          await this.c.events
+            .find({ accountId, eventUid: { $in: uids } }, { projection: { _id: 0, eventUid: 1 } })
+            .toArray()
+        ).map((d) => d.eventUid),
+      );
+      prunedDeletions = deletions.filter((d) => !kept.has(d.eventUid));
     }
+    seqs.splice(0, seqs.length, ...superseded, ...prunedDeletions.map((d) => d.seq));
     const res = await this.c.changes.deleteMany({ accountId, seq: { $in: seqs } });
     this.opts.metrics?.feedPruned.inc({ kind: 'superseded' }, superseded.length);
-    this.opts.metrics?.feedPruned.inc({ kind: 'deletion' }, deletions.length);
+    this.opts.metrics?.feedPruned.inc({ kind: 'deletion' }, prunedDeletions.length);
     return { entries: res.deletedCount, tombstones };
   }
 
@@ -387,11 +480,7 @@ export class ChangeFeed {
   async deleteAccount(accountId: string): Promise<number> {
     const last = await this.lastSeq(accountId);
     if (last > 0) {
-      await this.c.feedHeads.updateOne(
-        { _id: accountId },
-        { $max: { prunedThrough: last } },
-        { upsert: true },
-      );
+      await this.upsertHead(accountId, { $max: { prunedThrough: last } });
     }
     return (await this.c.changes.deleteMany({ accountId })).deletedCount;
   }

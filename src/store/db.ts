@@ -172,7 +172,7 @@ export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
     // "changed since": what changed in our copy after a reader's last poll
     { key: { accountId: 1, syncedAt: 1 }, name: 'account_synced' },
     // Writes not yet in the change feed (change-feed.ts `flush`).
-    { key: { accountId: 1, feedPending: 1 }, name: 'account_feed_pending' },
+    { key: { accountId: 1, feedState: 1 }, name: 'account_feed_state' },
   ]);
   // The change feed: the unique seq is what makes appends gap-free (change-feed.ts).
   await create(c.changes, [
@@ -214,11 +214,11 @@ export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
 /**
  * Events stored before the change feed existed have no entry in it: mark them, so each account's
  * next sync (which starts with a flush) appends them and the feed holds everything `events` does.
- * Afterwards a no-op (every document has `feedSeq` or a mark). Returns how many it marked.
+ * Afterwards a no-op (every document has a `feedState`). Returns how many it marked.
  */
 export async function markEventsWithoutFeedEntry(db: Db): Promise<number> {
   const res = await collections(db).events.updateMany(
-    { feedSeq: { $exists: false }, feedPending: { $exists: false } },
+    { feedState: { $exists: false } },
     { $set: feedMark() },
   );
   return res.modifiedCount;

@@ -34,7 +34,7 @@ export interface CursorPosition {
 }
 
 /** Our bookkeeping fields: never shown to readers (the events list, the change feed). */
-const PRIVATE_FIELDS = ['contentHash', 'lastSeenFullSyncAt', 'feedPending', 'feedToken', 'feedSeq'] as const;
+const PRIVATE_FIELDS = ['contentHash', 'lastSeenFullSyncAt', 'feedState', 'feedToken'] as const;
 
 /** An event as readers see it: the stored document without our bookkeeping fields. */
 export type PublicEvent = Omit<EventDoc, (typeof PRIVATE_FIELDS)[number]>;

@@ -144,6 +144,8 @@ export class EventsRepo {
     const stored = opts.known ?? (await this.storedVersions(accountId, uids));
 
     const ops: AnyBulkWriteOperation<EventDoc>[] = [];
+    // One mark for the page's writes: the change feed appends them after this write (change-feed.ts).
+    const mark = feedMark();
     const applied = new Set<string>();
     /** eventUid → the kind of correction its write is, for the events that count as drift. */
     const driftKind = new Map<string, keyof DriftCounts>();
@@ -157,7 +159,7 @@ export class EventsRepo {
       }
       if (doc.deleted) deleted += 1;
       if (!prev) {
-        const inserted: EventDoc = { ...doc, ...feedMark() };
+        const inserted: EventDoc = { ...doc, ...mark };
         if (opts.fullSyncStartedAt) inserted.lastSeenFullSyncAt = opts.fullSyncStartedAt;
         ops.push({ insertOne: { document: inserted } });
         continue;
@@ -165,7 +167,7 @@ export class EventsRepo {
       // Conditional on the version we read: if another writer got there first, this is a no-op
       // rather than a lost update, and the next sync settles it.
       const filter: Filter<EventDoc> = { accountId, eventUid: doc.eventUid, contentHash: prev.contentHash };
-      const set = { ...setForIncoming(doc), ...feedMark() };
+      const set = { ...setForIncoming(doc), ...mark };
       ops.push({
         updateOne: {
           filter,

@@ -8,7 +8,12 @@ import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CronofyEvent } from '../../src/cronofy/types.js';
 import { createMetrics } from '../../src/metrics.js';
-import { ChangeFeed, CursorExpiredError, type FeedChange } from '../../src/store/change-feed.js';
+import {
+  ChangeFeed,
+  CursorExpiredError,
+  type FeedChange,
+  type FeedPage,
+} from '../../src/store/change-feed.js';
 import { InvalidCursorError } from '../../src/store/cursor.js';
 import { collections, ensureIndexes, markEventsWithoutFeedEntry } from '../../src/store/db.js';
 import { type PublicEvent, publicEvent } from '../../src/store/events-query.js';
@@ -84,28 +89,46 @@ async function expectCopyEqualsEvents(accountId: string, copy: Map<string, Publi
 describe('entries', () => {
   it('records inserts, edits and deletions in write order, an event changed again reappearing later with its latest version', async () => {
     const a = acct();
+    // A consumer following along sees each version as it comes.
+    const along: FeedChange[] = [];
+    let at: string | undefined;
+    const step = async () => {
+      const r = await follow(a, at);
+      along.push(...r.seen);
+      at = r.cursor;
+    };
     await repo.writePage(a, [ev('e1'), ev('e2')], new Date('2026-11-30T10:00:00Z'));
+    await step();
     await repo.writePage(
       a,
       [ev('e1', { summary: 'moved', updated: '2026-11-01T11:00:00Z' })],
       new Date('2026-11-30T10:01:00Z'),
     );
+    await step();
     await repo.writePage(
       a,
       [ev('e2', { deleted: true, updated: '2026-11-01T12:00:00Z' })],
       new Date('2026-11-30T10:02:00Z'),
     );
-
-    const { seen, cursor } = await follow(a);
-    expect(seen.map((ch) => [ch.seq, ch.op, ch.eventUid])).toEqual([
-      [1, 'upsert', 'e1'],
-      [2, 'upsert', 'e2'],
-      [3, 'upsert', 'e1'],
-      [4, 'delete', 'e2'],
+    await step();
+    expect(along.map((ch) => [ch.seq, ch.op, ch.eventUid, ch.event.summary])).toEqual([
+      [1, 'upsert', 'e1', 'Event e1'],
+      [2, 'upsert', 'e2', 'Event e2'],
+      [3, 'upsert', 'e1', 'moved'],
+      [4, 'delete', 'e2', 'Event e2'],
     ]);
-    expect(seen[2]?.event.summary).toBe('moved');
-    expect(seen[3]?.event.deleted).toBe(true);
-    expect(seen[3]?.changedAt).toEqual(new Date('2026-11-30T10:02:00Z'));
+    expect(along[3]?.event.deleted).toBe(true);
+    expect(along[3]?.changedAt).toEqual(new Date('2026-11-30T10:02:00Z'));
+    expect(at).toBe('4');
+
+    // Read later, from the beginning: the same entries, each event as it is now.
+    const { seen, cursor } = await follow(a);
+    expect(seen.map((ch) => [ch.seq, ch.op, ch.eventUid, ch.event.summary])).toEqual([
+      [1, 'upsert', 'e1', 'moved'],
+      [2, 'delete', 'e2', 'Event e2'],
+      [3, 'upsert', 'e1', 'moved'],
+      [4, 'delete', 'e2', 'Event e2'],
+    ]);
     expect(cursor).toBe('4');
     // The entry's event is the public document: no bookkeeping fields.
     expect(Object.keys(seen[0]?.event ?? {})).not.toContain('contentHash');
@@ -234,7 +257,7 @@ describe('no change is ever missed', () => {
 
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     await expectCopyEqualsEvents(a, copy);
-    expect(await c.events.countDocuments({ accountId: a, feedPending: true })).toBe(0);
+    expect(await c.events.countDocuments({ accountId: a, feedState: 'pending' })).toBe(0);
   });
 
   it('a write whose flush never ran (worker killed in between) reaches the feed at the next flush', async () => {
@@ -248,33 +271,34 @@ describe('no change is ever missed', () => {
     await expectCopyEqualsEvents(a, copy);
   });
 
-  it('a flush whose entry landed after a newer version re-appends the newer one', async () => {
+  it('a write landing while a flush is between appending and clearing keeps its mark, and gets an entry after it', async () => {
     const a = acct();
     await new EventsRepo(c.events).writePage(a, [ev('r1', { summary: 'v1' })], new Date());
-    // Flush F1 has read v1; before it appends, v2 is written and flushed by F2. The lease keeps
-    // flushes apart, so this takes one that outlived it (a stalled worker): F2 gets its own lease.
     const f1 = new ChangeFeed(c);
-    const f2 = new ChangeFeed({ ...c, feedHeads: db.collection('feed_heads_elsewhere') });
     const append = f1.append.bind(f1);
-    let raced = false;
+    let early: FeedPage | undefined;
     f1.append = async (accountId, entries) => {
-      if (!raced) {
-        raced = true;
-        await new EventsRepo(c.events, f2).writePage(
+      const seqs = await append(accountId, entries);
+      if (!early) {
+        // A consumer reads the entry now (v1), then v2 lands before the flush clears the mark.
+        early = await feed.read(a, undefined);
+        await new EventsRepo(c.events).writePage(
           a,
           [ev('r1', { summary: 'v2', updated: '2026-11-01T11:00:00Z' })],
           new Date(),
         );
       }
-      return append(accountId, entries);
+      return seqs;
     };
     await f1.flush(a);
 
-    const { seen } = await follow(a);
-    expect(seen.map((ch) => ch.event.summary)).toEqual(['v2', 'v1', 'v2']);
+    expect(early?.changes.map((ch) => [ch.seq, ch.event.summary])).toEqual([[1, 'v1']]);
+    const rest = await follow(a, early?.nextCursor);
+    expect(rest.seen.map((ch) => [ch.seq, ch.event.summary])).toEqual([[2, 'v2']]);
     const copy = new Map<string, PublicEvent>();
-    apply(copy, seen);
+    apply(copy, [...(early?.changes ?? []), ...rest.seen]);
     await expectCopyEqualsEvents(a, copy);
+    expect(await c.events.countDocuments({ accountId: a, feedState: 'pending' })).toBe(0);
   });
 
   it('events stored before the feed existed are marked and enter it at the next flush', async () => {
@@ -294,7 +318,7 @@ async function sampleDoc(accountId: string, uid: string) {
   await new EventsRepo(c.events).writePage(scratch, [ev(uid)], new Date());
   const doc = await c.events.findOne({ accountId: scratch, eventUid: uid });
   await c.events.deleteMany({ accountId: scratch });
-  const { _id, feedPending: _p, feedToken: _t, ...rest } = doc as NonNullable<typeof doc>;
+  const { _id, feedState: _p, feedToken: _t, ...rest } = doc as NonNullable<typeof doc>;
   return { ...rest, accountId };
 }
 

@@ -1023,7 +1023,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
         changes: feedFollower.copy.applied,
         outOfOrder: feedFollower.copy.outOfOrder,
         pages: feedFollower.stats.pages,
-        pendingMarks: await db.collection('events').countDocuments({ feedPending: true }),
+        pendingMarks: await db.collection('events').countDocuments({ feedState: 'pending' }),
       },
     };
     const driftTotal = fullSync.drift.inserted + fullSync.drift.changed + fullSync.drift.tombstoned;
