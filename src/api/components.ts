@@ -25,6 +25,20 @@ import {
   profileSchema,
   syncProgressSchema,
 } from './routes/status-schemas.js';
+import {
+  accountUpdatedMessageSchema,
+  eventsChangedMessageSchema,
+  webhookCreatedSchema,
+  webhookCursorSchema,
+  webhookDeletedSchema,
+  webhookDeliveriesSchema,
+  webhookDeliverySchema,
+  webhookDetailSchema,
+  webhookReplayAcceptedSchema,
+  webhookResumedSchema,
+  webhookSchema,
+  webhooksPageSchema,
+} from './routes/webhooks-schemas.js';
 import { errorBody } from './schemas.js';
 
 export const COMPONENT_SCHEMAS: readonly { $id: string }[] = [
@@ -51,6 +65,18 @@ export const COMPONENT_SCHEMAS: readonly { $id: string }[] = [
   calendarsPageSchema,
   linkSchema,
   oauthConnectedSchema,
+  webhookSchema,
+  webhookCursorSchema,
+  webhookDetailSchema,
+  webhooksPageSchema,
+  webhookCreatedSchema,
+  webhookDeliverySchema,
+  webhookDeliveriesSchema,
+  webhookReplayAcceptedSchema,
+  webhookResumedSchema,
+  webhookDeletedSchema,
+  eventsChangedMessageSchema,
+  accountUpdatedMessageSchema,
 ];
 
 export function addComponents(app: { addSchema(schema: unknown): unknown }): void {

@@ -25,6 +25,7 @@ import type { AdminDeps } from './routes/admin-deps.js';
 import { calendarsRoutes } from './routes/calendars.js';
 import { eventsRoutes } from './routes/events.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { webhooksRoutes } from './routes/webhooks.js';
 
 export interface ServerDeps {
   config: Config;
@@ -126,6 +127,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await scope.register(eventsRoutes, admin);
       await scope.register(calendarsRoutes, admin);
       await scope.register(oauthRoutes, admin);
+      const webhookApi = admin.webhookApi;
+      if (webhookApi) await scope.register(webhooksRoutes, { ...admin, webhookApi });
     });
   }
   return app as unknown as FastifyInstance;

@@ -135,5 +135,5 @@ export function profilesChanged(
     }
     if (old.connected !== p.connected || (old.relinkUrl ?? null) !== (p.relinkUrl ?? null)) return true;
   }
-  return before !== null && before.some((p) => !after.some((q) => q.profileId === p.profileId));
+  return (before ?? []).some((p) => !after.some((q) => q.profileId === p.profileId));
 }
