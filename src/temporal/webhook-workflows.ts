@@ -100,6 +100,8 @@ const WEBHOOK_LIST_TTL_MS = 5_000;
 
 export class WebhookWaker {
   private cached: { at: number; list: Promise<WebhookInfo[]> } | undefined;
+  /** Accounts woken since the list was last read: a webhook that list missed is woken for them. */
+  private recent = new Set<string>();
 
   constructor(
     private readonly deps: {
@@ -110,26 +112,52 @@ export class WebhookWaker {
     },
   ) {}
 
-  private list(): Promise<WebhookInfo[]> {
+  private async list(accountId: string): Promise<WebhookInfo[]> {
     const now = (this.deps.now ?? Date.now)();
-    if (!this.cached || now - this.cached.at > (this.deps.ttlMs ?? WEBHOOK_LIST_TTL_MS)) {
-      const list = this.deps.webhooks.list();
-      this.cached = { at: now, list };
-      // A failed read is not kept: the next call reads again.
-      list.catch(() => {
-        if (this.cached?.list === list) this.cached = undefined;
-      });
+    const stale = this.cached;
+    if (stale && now - stale.at <= (this.deps.ttlMs ?? WEBHOOK_LIST_TTL_MS)) {
+      this.recent.add(accountId);
+      return stale.list;
     }
-    return this.cached.list;
+    const list = this.deps.webhooks.list();
+    this.cached = { at: now, list };
+    const missed = this.recent;
+    this.recent = new Set();
+    let fresh: WebhookInfo[];
+    try {
+      fresh = await list;
+    } catch (err) {
+      // A failed read is not kept: the next call reads again.
+      if (this.cached?.list === list) this.cached = undefined;
+      for (const a of missed) this.recent.add(a);
+      throw err;
+    }
+    if (stale) {
+      // Webhooks created while the old list was trusted: wake them for the accounts that changed
+      // meanwhile (their creation started only the accounts registered then).
+      const known = new Set((await stale.list.catch(() => [])).map((w) => w._id));
+      const added = fresh.filter((w) => !known.has(w._id) && w.state === 'active');
+      await Promise.all(
+        added.flatMap((w) =>
+          [...missed]
+            .filter((a) => a !== accountId && follows(w, a))
+            .map((a) => this.deps.workflows.changed(w._id, a)),
+        ),
+      );
+    }
+    return fresh;
   }
 
   /**
    * New changes or account updates for `accountId`: wakes the workflow of every active webhook
    * following it. Paused webhooks stay asleep (their workflows wait for `resume`); a webhook
-   * created after the list was read starts its own workflows at creation.
+   * created after the list was read starts its own workflows at creation, and is woken for the
+   * accounts that changed meanwhile at the next read.
    */
   async accountChanged(accountId: string): Promise<number> {
-    const webhooks = (await this.list()).filter((w) => w.state === 'active' && follows(w, accountId));
+    const webhooks = (await this.list(accountId)).filter(
+      (w) => w.state === 'active' && follows(w, accountId),
+    );
     await Promise.all(webhooks.map((w) => this.deps.workflows.changed(w._id, accountId)));
     return webhooks.length;
   }
