@@ -291,6 +291,7 @@ export async function startWorker(
       taskQueue: config.temporal.taskQueue,
       settings: config.webhooks,
     }),
+    onError: (err) => log.warn({ err }, 'waking webhook deliveries failed; they look again within the hour'),
   });
   const accountLog = new AccountLog({
     updates: accountUpdates,
@@ -412,6 +413,7 @@ export async function startWorker(
   };
   const done = runBoth().finally(async () => {
     clearInterval(pruner);
+    webhookWaker.close();
     metrics.setAccountCounts(undefined);
     await budget.stop();
     await connection.close().catch(() => undefined);

@@ -100,8 +100,10 @@ const WEBHOOK_LIST_TTL_MS = 5_000;
 
 export class WebhookWaker {
   private cached: { at: number; list: Promise<WebhookInfo[]> } | undefined;
-  /** Accounts woken since the list was last read: a webhook that list missed is woken for them. */
+  /** Accounts woken from the cached list: a webhook that list missed is woken for them. */
   private recent = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly deps: {
@@ -109,20 +111,39 @@ export class WebhookWaker {
       workflows: Pick<WebhookWorkflows, 'changed'>;
       now?: () => number;
       ttlMs?: number;
+      onError?: (err: unknown) => void;
     },
   ) {}
 
+  private get ttl(): number {
+    return this.deps.ttlMs ?? WEBHOOK_LIST_TTL_MS;
+  }
+
   private async list(accountId: string): Promise<WebhookInfo[]> {
     const now = (this.deps.now ?? Date.now)();
-    const stale = this.cached;
-    if (stale && now - stale.at <= (this.deps.ttlMs ?? WEBHOOK_LIST_TTL_MS)) {
+    const cached = this.cached;
+    if (cached && now - cached.at <= this.ttl) {
       this.recent.add(accountId);
-      return stale.list;
+      // Look again when the copy expires, even if no other change comes: a webhook created
+      // meanwhile then starts for these accounts within the TTL.
+      if (!this.timer && !this.closed) {
+        this.timer = setTimeout(() => void this.refresh(), this.ttl - (now - cached.at) + 1);
+        this.timer.unref();
+      }
+      return cached.list;
     }
-    const list = this.deps.webhooks.list();
-    this.cached = { at: now, list };
+    return this.refresh(accountId);
+  }
+
+  /** Reads the list; wakes webhooks that were not in the previous one for the accounts it served. */
+  private async refresh(accountId?: string): Promise<WebhookInfo[]> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const previous = this.cached;
     const missed = this.recent;
     this.recent = new Set();
+    const list = this.deps.webhooks.list();
+    this.cached = { at: (this.deps.now ?? Date.now)(), list };
     let fresh: WebhookInfo[];
     try {
       fresh = await list;
@@ -130,20 +151,20 @@ export class WebhookWaker {
       // A failed read is not kept: the next call reads again.
       if (this.cached?.list === list) this.cached = undefined;
       for (const a of missed) this.recent.add(a);
+      if (accountId === undefined) this.deps.onError?.(err);
+      if (accountId === undefined) return [];
       throw err;
     }
-    if (stale) {
-      // Webhooks created while the old list was trusted: wake them for the accounts that changed
-      // meanwhile (their creation started only the accounts registered then).
-      const known = new Set((await stale.list.catch(() => [])).map((w) => w._id));
+    if (previous && missed.size > 0 && !this.closed) {
+      const known = new Set((await previous.list.catch(() => [])).map((w) => w._id));
       const added = fresh.filter((w) => !known.has(w._id) && w.state === 'active');
-      await Promise.all(
-        added.flatMap((w) =>
-          [...missed]
-            .filter((a) => a !== accountId && follows(w, a))
-            .map((a) => this.deps.workflows.changed(w._id, a)),
-        ),
+      const wakes = added.flatMap((w) =>
+        [...missed]
+          .filter((a) => a !== accountId && follows(w, a))
+          .map((a) => this.deps.workflows.changed(w._id, a)),
       );
+      const failed = (await Promise.allSettled(wakes)).find((r) => r.status === 'rejected');
+      if (failed) this.deps.onError?.(failed.reason);
     }
     return fresh;
   }
@@ -152,7 +173,7 @@ export class WebhookWaker {
    * New changes or account updates for `accountId`: wakes the workflow of every active webhook
    * following it. Paused webhooks stay asleep (their workflows wait for `resume`); a webhook
    * created after the list was read starts its own workflows at creation, and is woken for the
-   * accounts that changed meanwhile at the next read.
+   * accounts that changed meanwhile when the list is read again (at most the TTL later).
    */
   async accountChanged(accountId: string): Promise<number> {
     const webhooks = (await this.list(accountId)).filter(
@@ -160,5 +181,12 @@ export class WebhookWaker {
     );
     await Promise.all(webhooks.map((w) => this.deps.workflows.changed(w._id, accountId)));
     return webhooks.length;
+  }
+
+  /** No more wake-ups (the worker is stopping). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

@@ -65,6 +65,25 @@ describe('WebhookWaker', () => {
     await t.w.accountChanged('d');
     expect(t.reads()).toBe(2);
     expect(t.woken.slice(3).sort()).toEqual(['wh_1:d', 'wh_2:b', 'wh_2:c', 'wh_2:d']);
+    t.w.close();
+  });
+
+  it('looks again when its copy expires even if no other change comes', async () => {
+    let reads = 0;
+    const list = [webhook('wh_1', { accountIds: ['x'] })];
+    const woken: string[] = [];
+    const w = new WebhookWaker({
+      webhooks: { list: async () => (reads++, [...list]) },
+      workflows: { changed: async (id, a) => void woken.push(`${id}:${a}`) },
+      ttlMs: 50,
+    });
+    await w.accountChanged('a');
+    list.push(webhook('wh_2'));
+    await w.accountChanged('b');
+    const { eventually } = await import('../../scripts/lib/wait.js');
+    await eventually(() => woken.includes('wh_2:b'), 5_000, 'wh_2 woken for b', 10);
+    expect(reads).toBe(2);
+    w.close();
   });
 });
 
