@@ -40,7 +40,7 @@ export class WebhookCursorsRepo {
       },
       { upsert: true, returnDocument: 'after' },
     );
-    return doc as WebhookCursorDoc;
+    return normalize(doc as WebhookCursorDoc);
   }
 
   /** Stores the next message before its first attempt; false when the cursor moved meanwhile. */
@@ -88,10 +88,22 @@ export class WebhookCursorsRepo {
   }
 
   async forWebhook(webhookId: string): Promise<WebhookCursorDoc[]> {
-    return this.cursors.find({ webhookId }).sort({ accountId: 1 }).toArray();
+    return (await this.cursors.find({ webhookId }).sort({ accountId: 1 }).toArray()).map(normalize);
   }
 
   async deleteWebhook(webhookId: string): Promise<number> {
     return (await this.cursors.deleteMany({ webhookId })).deletedCount;
   }
+}
+
+/** FerretDB 1.x drops null fields written by an upsert's `$setOnInsert`: read them back as null. */
+function normalize(doc: WebhookCursorDoc): WebhookCursorDoc {
+  return {
+    ...doc,
+    feedCursor: doc.feedCursor ?? null,
+    updatesSeq: doc.updatesSeq ?? 0,
+    generation: doc.generation ?? 0,
+    pending: doc.pending ?? null,
+    deliveredAt: doc.deliveredAt ?? null,
+  };
 }

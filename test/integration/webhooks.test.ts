@@ -237,7 +237,7 @@ describe('signed outbound webhooks', () => {
         const h = await getHook(id);
         return h.state === 'paused' ? h : undefined;
       },
-      60_000,
+      45_000,
       'paused',
     );
     expect(paused.pausedReason).toMatch(/acc-pause.*HTTP 503/);
