@@ -3,6 +3,7 @@
  * account updates (src/webhooks/account-log.ts), with fakes.
  */
 import { describe, expect, it } from 'vitest';
+import { eventually } from '../../scripts/lib/wait.js';
 import type { WebhookInfo } from '../../src/store/webhooks-repo.js';
 import { WebhookWaker } from '../../src/temporal/webhook-workflows.js';
 import { AccountLog } from '../../src/webhooks/account-log.js';
@@ -73,14 +74,18 @@ describe('WebhookWaker', () => {
     const list = [webhook('wh_1', { accountIds: ['x'] })];
     const woken: string[] = [];
     const w = new WebhookWaker({
-      webhooks: { list: async () => (reads++, [...list]) },
+      webhooks: {
+        list: async () => {
+          reads++;
+          return [...list];
+        },
+      },
       workflows: { changed: async (id, a) => void woken.push(`${id}:${a}`) },
       ttlMs: 50,
     });
     await w.accountChanged('a');
     list.push(webhook('wh_2'));
     await w.accountChanged('b');
-    const { eventually } = await import('../../scripts/lib/wait.js');
     await eventually(() => woken.includes('wh_2:b'), 5_000, 'wh_2 woken for b', 10);
     expect(reads).toBe(2);
     w.close();
