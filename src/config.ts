@@ -91,6 +91,11 @@ export interface Config {
   worker: { maxCachedWorkflows: number | undefined; maxConcurrentActivities: number | undefined };
   mongo: { uri: string; db: string };
   timings: SyncTimings;
+  /**
+   * The change feed's retention (`FEED_RETENTION`): superseded versions and deletions older than
+   * this are pruned, with the tombstones; a consumer further behind starts again (HTTP 410).
+   */
+  feedRetentionMs: number;
   webhooks: WebhookSettings;
 }
 
@@ -111,6 +116,13 @@ export interface WebhookSettings {
   /** Requests per second to one webhook's endpoint, per worker process (`WEBHOOK_RATE_LIMIT`). */
   rateLimitPerSecond: number;
 }
+
+/**
+ * 30 days: far beyond the webhook retry window (24 h) and a consumer's long-weekend outage, four
+ * weekly full syncs; what it keeps is only superseded versions and deletions (live events' latest
+ * entries are kept whatever their age).
+ */
+export const DEFAULT_FEED_RETENTION_MS = 30 * DAY_MS;
 
 type Env = Record<string, string | undefined>;
 
@@ -392,5 +404,6 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     },
     timings,
     webhooks,
+    feedRetentionMs: duration(env, 'FEED_RETENTION', DEFAULT_FEED_RETENTION_MS),
   };
 }

@@ -118,6 +118,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60, 120],
       registers: [registry],
     }),
+    feedAppended: new Counter({
+      name: 'cronofy_feed_changes_appended_total',
+      help: 'Entries appended to the change feed (one per changed event, and again when a write raced the flush)',
+      registers: [registry],
+    }),
+    feedFlushDuration: new Histogram({
+      name: 'cronofy_feed_flush_seconds',
+      help: "One flush of an account's marked writes into the change feed, lease wait included",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    feedPruned: new Counter({
+      name: 'cronofy_feed_changes_pruned_total',
+      help: 'Change-feed entries removed by retention (kind: superseded, deletion)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -24,8 +24,10 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { AccountUpdatesRepo } from './store/account-updates-repo.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { CalendarsRepo } from './store/calendars-repo.js';
-import { collections, ensureIndexes, pruneSyncRuns } from './store/db.js';
+import { ChangeFeed } from './store/change-feed.js';
+import { collections, ensureIndexes, markEventsWithoutFeedEntry, pruneSyncRuns } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
+import { startFeedRetention } from './store/feed-retention.js';
 import { SyncRunsRepo } from './store/sync-runs-repo.js';
 import { TokenCrypto } from './store/token-crypto.js';
 import { WebhookCursorsRepo } from './store/webhook-cursors-repo.js';
@@ -204,10 +206,7 @@ export interface WorkerRuntime extends Closeable {
   worker: Worker;
   /** The webhook delivery worker (`<task queue>-webhooks`), in the same process. */
   webhookWorker: Worker;
-  /**
-   * Wakes the webhook deliveries of an account: what the change feed's `onAppended` calls
-   * (INJECTION POINT until src/store/change-feed.ts lands; see src/webhooks/feed.ts).
-   */
+  /** Wakes the webhook deliveries of an account: what the change feed's `onAppended` calls. */
   webhookWaker: WebhookWaker;
   metrics: Metrics;
   /** Resolves when the worker has stopped. */
@@ -265,7 +264,7 @@ export async function startWorker(
     metrics?: Metrics;
     workflowBundle?: WorkflowBundle;
     fetch?: typeof fetch;
-    /** The account change feed webhooks deliver from (INJECTION POINT, see src/webhooks/feed.ts). */
+    /** Tests: the feed webhooks deliver from instead of the service's change feed. */
     changeFeed?: FeedReader;
     /** The webhook deliveries' HTTP (tests); default global fetch. */
     webhookFetch?: typeof fetch;
@@ -300,6 +299,22 @@ export async function startWorker(
     onWakeError: (err) =>
       log.warn({ err }, 'waking webhook deliveries failed; they look again within the hour'),
   });
+  // The change feed wakes the deliveries of the account's webhooks after each append.
+  const feed = new ChangeFeed(c, {
+    metrics,
+    onAppended: async (accountId) => {
+      // Best effort: a lost wake-up is made up by the delivery workflow's hourly look.
+      await webhookWaker.accountChanged(accountId).catch((err: unknown) => {
+        log.warn({ err, accountId }, 'waking webhook deliveries failed; they look again within the hour');
+      });
+    },
+  });
+  const unfed = await markEventsWithoutFeedEntry(mongo.db);
+  if (unfed > 0)
+    log.info(
+      { events: unfed },
+      "events stored before the change feed: each enters it at its account's next sync",
+    );
   const limiter = new RateLimiter({
     perSecond: config.cronofy.rateLimitPerSecond,
     perMinute: config.cronofy.rateLimitPerMinute,
@@ -318,7 +333,7 @@ export async function startWorker(
       publicUrl: config.http.publicUrlConfigured ? config.http.publicUrl : undefined,
     },
     accounts,
-    events: new EventsRepo(c.events),
+    events: new EventsRepo(c.events, feed),
     calendars: new CalendarsRepo(c.calendars),
     syncRuns,
     cronofy: cronofySettings(config),
@@ -336,7 +351,7 @@ export async function startWorker(
     cursors: new WebhookCursorsRepo(c.webhookCursors),
     deliveries: webhookDeliveries,
     updates: accountUpdates,
-    feed: opts.changeFeed,
+    feed: opts.changeFeed ?? feed,
     settings: config.webhooks,
     limiterFor: (id) => {
       let l = webhookLimiters.get(id);
@@ -411,9 +426,11 @@ export async function startWorker(
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
+  const feedRetention = startFeedRetention(feed, config.feedRetentionMs, log);
   const done = runBoth().finally(async () => {
     clearInterval(pruner);
     webhookWaker.close();
+    await feedRetention.stop();
     metrics.setAccountCounts(undefined);
     await budget.stop();
     await connection.close().catch(() => undefined);

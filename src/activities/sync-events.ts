@@ -122,6 +122,8 @@ async function syncPages(
 
   let progress: SyncProgress;
   stillRunning();
+  // What an earlier attempt wrote but did not get into the change feed (killed in between).
+  await deps.events.flushFeed(input.accountId);
   if (resume?.syncRunId) {
     progress = resume;
     await deps.syncRuns.resumed(resume.syncRunId, ctx.info.attempt);

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { AccountsRepo } from '../store/accounts-repo.js';
 import { CalendarsRepo } from '../store/calendars-repo.js';
+import { ChangeFeed } from '../store/change-feed.js';
 import { collections } from '../store/db.js';
 import { EventsReader } from '../store/events-query.js';
 import { EventsRepo } from '../store/events-repo.js';
@@ -62,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const c = collections(db);
   const crypto = new TokenCrypto(deps.tokenKeys);
   const accounts = new AccountsRepo(c.accounts, crypto);
+  const feed = new ChangeFeed(c);
   const app = await buildServer({
     config,
     metrics: deps.metrics,
@@ -85,8 +87,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       config,
       workflows,
       accounts,
-      events: new EventsRepo(c.events),
+      events: new EventsRepo(c.events, feed),
       eventsReader: new EventsReader(c.events),
+      changes: feed,
       calendars: new CalendarsRepo(c.calendars),
       syncRuns: new SyncRunsRepo(c.syncRuns),
       oauthNonces: new OAuthNoncesRepo(c.oauthNonces),

@@ -17,6 +17,7 @@ import {
   tokensReplacedSchema,
 } from './routes/accounts-schemas.js';
 import { calendarSchema, calendarsPageSchema } from './routes/calendars.js';
+import { changeSchema, changesPageSchema } from './routes/changes.js';
 import { eventSchema, eventsPageSchema } from './routes/events.js';
 import { linkSchema, oauthConnectedSchema } from './routes/oauth.js';
 import {
@@ -63,6 +64,8 @@ export const COMPONENT_SCHEMAS: readonly { $id: string }[] = [
   eventsPageSchema,
   calendarSchema,
   calendarsPageSchema,
+  changeSchema,
+  changesPageSchema,
   linkSchema,
   oauthConnectedSchema,
   webhookSchema,

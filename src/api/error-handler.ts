@@ -24,6 +24,7 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 import type { Metrics } from '../metrics.js';
+import { CursorExpiredError } from '../store/change-feed.js';
 import { InvalidCursorError } from '../store/cursor.js';
 import { ApiError, mongoUnavailable } from './api-error.js';
 import { NOTIFICATION_ROUTE } from './receiver.js';
@@ -51,6 +52,7 @@ const FASTIFY_ERRORS: Record<string, { status: number; error: string; message?: 
 function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof InvalidCursorError) return new ApiError(400, 'invalid_cursor', err.message);
+  if (err instanceof CursorExpiredError) return new ApiError(410, 'cursor_expired', err.message);
   // MongoDB went away after it had answered: the same 503 as before it first answered.
   if (
     err instanceof MongoServerSelectionError ||

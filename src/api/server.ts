@@ -23,6 +23,7 @@ import { accountsRoutes } from './routes/accounts.js';
 import { accountsListRoutes } from './routes/accounts-list.js';
 import type { AdminDeps } from './routes/admin-deps.js';
 import { calendarsRoutes } from './routes/calendars.js';
+import { changesRoutes } from './routes/changes.js';
 import { eventsRoutes } from './routes/events.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { webhooksRoutes } from './routes/webhooks.js';
@@ -126,6 +127,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await scope.register(accountsListRoutes, admin);
       await scope.register(eventsRoutes, admin);
       await scope.register(calendarsRoutes, admin);
+      await scope.register(changesRoutes, admin);
       await scope.register(oauthRoutes, admin);
       const webhookApi = admin.webhookApi;
       if (webhookApi) await scope.register(webhooksRoutes, { ...admin, webhookApi });

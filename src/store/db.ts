@@ -7,6 +7,7 @@ import type { DataCenter } from '../cronofy/types.js';
 import type { SyncKind, SyncState } from '../domain.js';
 import type { CursorAdvance, ProfileUpdate, WebhookMessageType } from '../webhooks/messages.js';
 import type { CalendarDoc } from './calendars-repo.js';
+import { type ChangeDoc, type FeedHeadDoc, feedMark } from './change-feed.js';
 import type { EventDoc } from './event-mapping.js';
 import type { DriftCounts } from './events-repo.js';
 import type { OAuthNonceDoc } from './oauth-nonces-repo.js';
@@ -191,6 +192,8 @@ export interface Collections {
   webhookCursors: Collection<WebhookCursorDoc>;
   webhookDeliveries: Collection<WebhookDeliveryDoc>;
   accountUpdates: Collection<AccountUpdateDoc>;
+  changes: Collection<ChangeDoc>;
+  feedHeads: Collection<FeedHeadDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -204,6 +207,8 @@ export function collections(db: Db): Collections {
     webhookCursors: db.collection<WebhookCursorDoc>('webhook_cursors'),
     webhookDeliveries: db.collection<WebhookDeliveryDoc>('webhook_deliveries'),
     accountUpdates: db.collection<AccountUpdateDoc>('account_updates'),
+    changes: db.collection<ChangeDoc>('changes'),
+    feedHeads: db.collection<FeedHeadDoc>('feed_heads'),
   };
 }
 
@@ -246,6 +251,14 @@ export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
     { key: { accountId: 1, calendarId: 1, startAt: 1 }, name: 'account_calendar_start' },
     // "changed since": what changed in our copy after a reader's last poll
     { key: { accountId: 1, syncedAt: 1 }, name: 'account_synced' },
+    // Writes not yet in the change feed (change-feed.ts `flush`).
+    { key: { accountId: 1, feedPending: 1 }, name: 'account_feed_pending' },
+  ]);
+  // The change feed: the unique seq is what makes appends gap-free (change-feed.ts).
+  await create(c.changes, [
+    { key: { accountId: 1, seq: 1 }, name: 'account_seq', unique: true },
+    { key: { accountId: 1, eventUid: 1 }, name: 'account_event' },
+    { key: { accountId: 1, changedAt: 1 }, name: 'account_changed' },
   ]);
   // `GET /accounts`: by state, in account id order (keyset pages).
   await create(c.accounts, [
@@ -285,6 +298,19 @@ export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
     await c.syncRuns.createIndex({ startedAt: 1 }, { name: 'started' });
     return { ttl: false };
   }
+}
+
+/**
+ * Events stored before the change feed existed have no entry in it: mark them, so each account's
+ * next sync (which starts with a flush) appends them and the feed holds everything `events` does.
+ * Afterwards a no-op (every document has `feedSeq` or a mark). Returns how many it marked.
+ */
+export async function markEventsWithoutFeedEntry(db: Db): Promise<number> {
+  const res = await collections(db).events.updateMany(
+    { feedSeq: { $exists: false }, feedPending: { $exists: false } },
+    { $set: feedMark() },
+  );
+  return res.modifiedCount;
 }
 
 /** The TTL index's job, for servers without TTL support. */

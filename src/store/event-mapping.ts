@@ -41,6 +41,12 @@ export interface EventDoc {
   lastSeenFullSyncAt?: Date;
   /** When a full sync concluded Cronofy no longer has the event. */
   reconciledDeletedAt?: Date;
+  /** Change-feed bookkeeping (see change-feed.ts): written, not yet in the feed. */
+  feedPending?: true;
+  /** Random per write: a flush clears the mark only if no write came after the one it read. */
+  feedToken?: string;
+  /** The seq of the feed entry that carries this version. */
+  feedSeq?: number;
 }
 
 const MAPPED = new Set([

@@ -33,8 +33,25 @@ export interface CursorPosition {
   eventUid: string;
 }
 
+/** Our bookkeeping fields: never shown to readers (the events list, the change feed). */
+const PRIVATE_FIELDS = ['contentHash', 'lastSeenFullSyncAt', 'feedPending', 'feedToken', 'feedSeq'] as const;
+
 /** An event as readers see it: the stored document without our bookkeeping fields. */
-export type PublicEvent = Omit<EventDoc, 'contentHash' | 'lastSeenFullSyncAt'>;
+export type PublicEvent = Omit<EventDoc, (typeof PRIVATE_FIELDS)[number]>;
+
+/** The `find` projection that leaves the bookkeeping fields (and `_id`) out. */
+export const PUBLIC_EVENT_PROJECTION: Record<string, 0> = Object.fromEntries([
+  ['_id', 0],
+  ...PRIVATE_FIELDS.map((f) => [f, 0]),
+]);
+
+/** A stored document as readers see it. Pure. */
+export function publicEvent(doc: EventDoc & { _id?: unknown }): PublicEvent {
+  const out: Record<string, unknown> = { ...doc };
+  delete out._id;
+  for (const f of PRIVATE_FIELDS) delete out[f];
+  return out as PublicEvent;
+}
 
 export interface EventsPage {
   events: PublicEvent[];
@@ -123,7 +140,7 @@ export class EventsReader {
     const after = p.cursor === undefined ? undefined : decodeCursor(p.cursor, fingerprint);
     // One more than asked: whether it exists decides if there is a next page.
     const docs = (await this.events
-      .find(eventsFilter(p, after), { projection: { _id: 0, contentHash: 0, lastSeenFullSyncAt: 0 } })
+      .find(eventsFilter(p, after), { projection: PUBLIC_EVENT_PROJECTION })
       .sort(EVENTS_SORT)
       .limit(limit + 1)
       .toArray()) as PublicEvent[];

@@ -11,6 +11,7 @@
 import type { AnyBulkWriteOperation, Collection, Filter } from 'mongodb';
 import type { CronofyEvent } from '../cronofy/types.js';
 import { duplicateKeyErrorsOnly } from './bulk-write.js';
+import { type ChangeFeed, feedMark } from './change-feed.js';
 import { type EventDoc, toEventDoc } from './event-mapping.js';
 
 export interface PageWriteResult {
@@ -109,7 +110,22 @@ export function setForIncoming(doc: EventDoc): Record<string, unknown> {
 const MAX_CANDIDATES = 5_000;
 
 export class EventsRepo {
-  constructor(private readonly events: Collection<EventDoc>) {}
+  /**
+   * `feed`: every write marks what it changed for the change feed and then flushes the marks into
+   * it (change-feed.ts). Without one (some tests), the marks wait for whoever flushes next.
+   */
+  constructor(
+    private readonly events: Collection<EventDoc>,
+    private readonly feed?: Pick<ChangeFeed, 'flush' | 'deleteAccount'>,
+  ) {}
+
+  /**
+   * Appends the account's marked writes to the change feed: what a write interrupted before its
+   * own flush (a worker killed between the two) left behind. Syncs start with it.
+   */
+  async flushFeed(accountId: string): Promise<number> {
+    return this.feed ? this.feed.flush(accountId) : 0;
+  }
 
   async writePage(
     accountId: string,
@@ -141,17 +157,15 @@ export class EventsRepo {
       }
       if (doc.deleted) deleted += 1;
       if (!prev) {
-        ops.push({
-          insertOne: {
-            document: opts.fullSyncStartedAt ? { ...doc, lastSeenFullSyncAt: opts.fullSyncStartedAt } : doc,
-          },
-        });
+        const inserted: EventDoc = { ...doc, ...feedMark() };
+        if (opts.fullSyncStartedAt) inserted.lastSeenFullSyncAt = opts.fullSyncStartedAt;
+        ops.push({ insertOne: { document: inserted } });
         continue;
       }
       // Conditional on the version we read: if another writer got there first, this is a no-op
       // rather than a lost update, and the next sync settles it.
       const filter: Filter<EventDoc> = { accountId, eventUid: doc.eventUid, contentHash: prev.contentHash };
-      const set = setForIncoming(doc);
+      const set = { ...setForIncoming(doc), ...feedMark() };
       ops.push({
         updateOne: {
           filter,
@@ -192,6 +206,7 @@ export class EventsRepo {
         }
       }
     }
+    if (written > 0) await this.flushFeed(accountId);
     if (opts.known) {
       for (const uid of applied) {
         const doc = byUid.get(uid) as EventDoc;
@@ -237,12 +252,15 @@ export class EventsRepo {
       { accountId, deleted: false, calendarId: { $nin: [...keepCalendarIds] } },
       { $set: tombstoneSet(now) },
     );
+    if (res.modifiedCount > 0) await this.flushFeed(accountId);
     return res.modifiedCount;
   }
 
-  /** Purge: every event of the account, tombstones included. */
+  /** Purge: every event of the account, tombstones included, and its change feed. */
   async deleteAccount(accountId: string): Promise<number> {
-    return (await this.events.deleteMany({ accountId })).deletedCount;
+    const n = (await this.events.deleteMany({ accountId })).deletedCount;
+    await this.feed?.deleteAccount(accountId);
+    return n;
   }
 
   /**
@@ -267,6 +285,7 @@ export class EventsRepo {
     const res = await this.events.updateMany(unseenFilter(accountId, from, to, fullSyncStartedAt, among), {
       $set: tombstoneSet(now),
     });
+    if (res.modifiedCount > 0) await this.flushFeed(accountId);
     return res.modifiedCount;
   }
 
@@ -310,6 +329,7 @@ export class EventsRepo {
       });
       n += res.modifiedCount;
     }
+    if (n > 0) await this.flushFeed(accountId);
     return n;
   }
 
@@ -345,5 +365,11 @@ function unseenFilter(
  * (a calendar added back to the account's filter, a page it missed), the next read restores it.
  */
 function tombstoneSet(now: Date) {
-  return { deleted: true, reconciledDeletedAt: now, syncedAt: now, contentHash: RECONCILED_HASH };
+  return {
+    deleted: true,
+    reconciledDeletedAt: now,
+    syncedAt: now,
+    contentHash: RECONCILED_HASH,
+    ...feedMark(),
+  };
 }

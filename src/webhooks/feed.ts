@@ -1,11 +1,8 @@
 /**
  * What webhook delivery needs of the account change feed: the shape of a change and a reader.
- *
- * INJECTION POINT: the feed itself (src/store/change-feed.ts, `ChangeFeed`) is being written on
- * main. Until it lands these local types mirror its announced interface, and the worker takes the
- * reader as a dependency (`startWorker(config, { changeFeed })`); without one, webhooks deliver
- * `account.updated` messages only. Once the feed is merged, `ChangeFeed` satisfies `FeedReader`
- * structurally and runtime.ts constructs it with `onAppended` wired to the `WebhookWaker`.
+ * The service's `ChangeFeed` (src/store/change-feed.ts) satisfies `FeedReader` structurally (the
+ * worker passes it: src/runtime.ts); tests may pass another (test/support/memory-feed.ts). Kept
+ * this narrow so delivery depends on reading only, and its logic is tested without MongoDB.
  */
 export interface FeedChange {
   seq: number;

@@ -14,6 +14,7 @@ import { createMetrics } from '../../src/metrics.js';
 import type { AccountsListParams, AccountsPage } from '../../src/store/accounts-query.js';
 import type { AccountInfo, RegisterInput } from '../../src/store/accounts-repo.js';
 import type { CalendarDoc } from '../../src/store/calendars-repo.js';
+import type { FeedPage } from '../../src/store/change-feed.js';
 import type { SyncRunDoc } from '../../src/store/db.js';
 import type { SyncRunsSummary } from '../../src/store/sync-runs-repo.js';
 import type { AccountStatus, SyncResult } from '../../src/workflows/messages.js';
@@ -125,6 +126,7 @@ export interface Fakes {
   };
   events: { deleteAccount: Mock<(accountId: string) => Promise<number>> };
   eventsReader: { list: Mock<(p: object) => Promise<{ events: never[]; nextCursor: string | null }>> };
+  changes: { read: Mock<(accountId: string, after?: string, limit?: number) => Promise<FeedPage>> };
   /** `list` answers the account's documents of `storedCalendars`, deleted ones only when asked. */
   calendars: {
     list: Mock<(accountId: string, opts?: { includeDeleted?: boolean }) => Promise<CalendarDoc[]>>;
@@ -188,6 +190,13 @@ export async function fakeAdminApp(
   const eventsReader: Fakes['eventsReader'] = {
     list: vi.fn(async () => ({ events: [], nextCursor: null })),
   };
+  const changes: Fakes['changes'] = {
+    read: vi.fn(async (_accountId: string, after?: string) => ({
+      changes: [],
+      nextCursor: after ?? '0',
+      hasMore: false,
+    })),
+  };
   const storedCalendars: CalendarDoc[] = [];
   const calendars: Fakes['calendars'] = {
     list: vi.fn(async (accountId: string, o?: { includeDeleted?: boolean }) =>
@@ -220,6 +229,7 @@ export async function fakeAdminApp(
       accounts: accounts as unknown as AdminDeps['accounts'],
       events,
       eventsReader: eventsReader as unknown as AdminDeps['eventsReader'],
+      changes,
       calendars,
       syncRuns,
       cronofy: cronofy as unknown as AdminDeps['cronofy'],
@@ -233,6 +243,7 @@ export async function fakeAdminApp(
     ...Object.values(accounts),
     events.deleteAccount,
     eventsReader.list,
+    changes.read,
     calendars.list,
     calendars.deleteAccount,
     syncRuns.summary,
@@ -252,6 +263,7 @@ export async function fakeAdminApp(
     accounts,
     events,
     eventsReader,
+    changes,
     calendars,
     storedCalendars,
     syncRuns,

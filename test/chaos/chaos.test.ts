@@ -96,6 +96,18 @@ describe('chaos: the service converges with Cronofy after faults of every kind',
     expect(full.writes).toEqual({ upserted: 0, deleted: 0 });
     expect(full.divergenceAfter).toEqual({ missing: 0, stale: 0, phantom: 0 });
 
+    // A consumer that followed each account's change feed through all of it holds exactly what
+    // `events` holds: every change in order, nothing missed, nothing left unflushed.
+    const feed = report.downstream.feed;
+    expect({ missing: feed.missing, stale: feed.stale, phantom: feed.phantom }).toEqual({
+      missing: 0,
+      stale: 0,
+      phantom: 0,
+    });
+    expect(feed.outOfOrder).toBe(0);
+    expect(feed.pendingMarks).toBe(0);
+    expect(feed.changes).toBeGreaterThan(0);
+
     // Not vacuous: the work and every fault happened.
     const f = report.faults;
     expect(report.operations.total).toBeGreaterThanOrEqual(250);

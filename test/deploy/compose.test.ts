@@ -82,6 +82,7 @@ const WIRING: Record<string, { api: Wiring; worker: Wiring }> = {
   TEMPORAL_METRICS_PORT: { api: 'absent', worker: 'fixed' },
   WORKER_MAX_CACHED_WORKFLOWS: { api: 'absent', worker: 'env' },
   WORKER_MAX_CONCURRENT_ACTIVITIES: { api: 'absent', worker: 'env' },
+  FEED_RETENTION: { api: 'absent', worker: 'env' },
 };
 /**
  * Passed through like their table entry says (`…_DATA` for inline PEM) without a row of their own:

@@ -44,6 +44,7 @@ function fakeStore(onWritePage?: (n: number) => void) {
         onWritePage?.(pagesWritten.length);
         return { upserted: events.length, deleted: 0, unchanged: 0 };
       },
+      flushFeed: async () => 0,
     },
     syncRuns: {
       start: async () => new ObjectId().toHexString(),

@@ -47,6 +47,7 @@ import { CronofySimulator, type SimFaultHandle } from '../../../src/simulator/in
 import type { DriftCounts } from '../../../src/store/events-repo.js';
 import { bundleWorkflows } from '../../../src/worker.js';
 import { type AccountStatus, workflowIdFor } from '../../../src/workflows/messages.js';
+import { type CopyComparison, followFeed } from '../downstream-copy.js';
 import { compareManyWithTruth } from './compare.js';
 import { mulberry32, type Rng } from './prng.js';
 import { type ProcessExit, ServiceProcess } from './service.js';
@@ -172,6 +173,13 @@ export interface ChaosReport {
   /** From the end of the faults to the first moment every account matched; null if it never did. */
   convergeMs: number | null;
   divergence: { missing: number; stale: number; phantom: number };
+  /**
+   * A consumer that followed every account's change feed over HTTP through the whole run, compared
+   * with `events` at the end (after the final full sync); `pendingMarks`: writes not yet in the feed.
+   */
+  downstream: {
+    feed: CopyComparison & { changes: number; outOfOrder: number; pages: number; pendingMarks: number };
+  };
   /** At the end, before the final full sync: what the world looks like, for the comparison's scope. */
   world: {
     /** Live events (of registered calendars) now outside the sync window: expected at their new times. */
@@ -535,6 +543,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
   const faultHandles: { kind: 'slow'; handle: SimFaultHandle; times: number }[] = [];
   let stopOps = false;
   let opsLoop: Promise<void> = Promise.resolve();
+  let feedFollower: ReturnType<typeof followFeed> | undefined;
 
   try {
     writeFileSync(bundleFile, (await bundleWorkflows()).code);
@@ -638,6 +647,14 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       }
     }
     o.log(`[chaos] ${o.accounts} accounts registered; waiting for channels and initial full syncs`);
+    // A downstream consumer of the change feed, from the first write to the end, through every fault.
+    feedFollower = followFeed({
+      apiUrl,
+      adminToken: ADMIN_TOKEN,
+      accountIds: () => accounts.map((a) => a.accountId),
+      intervalMs: 500,
+      limit: 40,
+    });
     await eventually(
       async () => {
         const synced = await syncRuns.distinct('accountId', { kind: 'full', outcome: 'succeeded' });
@@ -988,6 +1005,27 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       phantom: afterFull.phantom,
     };
     fullSync.durationMs = Date.now() - fullStarted;
+    await feedFollower.drain();
+    const feedCompared = await feedFollower.copy.compare(
+      db,
+      accounts.map((a) => a.accountId),
+    );
+    if (feedCompared.differences.length > 0) {
+      o.log(
+        `[chaos] the feed consumer's copy differs:\n  ${feedCompared.differences.slice(0, 20).join('\n  ')}`,
+      );
+    }
+    const downstream: ChaosReport['downstream'] = {
+      feed: {
+        missing: feedCompared.missing,
+        stale: feedCompared.stale,
+        phantom: feedCompared.phantom,
+        changes: feedFollower.copy.applied,
+        outOfOrder: feedFollower.copy.outOfOrder,
+        pages: feedFollower.stats.pages,
+        pendingMarks: await db.collection('events').countDocuments({ feedPending: true }),
+      },
+    };
     const driftTotal = fullSync.drift.inserted + fullSync.drift.changed + fullSync.drift.tombstoned;
     mark(
       `final full sync of ${fullSync.accounts} account(s) in ${fullSync.durationMs} ms: drift ${driftTotal} ` +
@@ -1095,6 +1133,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       convergeMs,
       divergence,
       world: await worldStats(),
+      downstream,
       reauthorizations,
       finalFullSync: fullSync,
       unconverged,
@@ -1112,6 +1151,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
   } finally {
     stopOps = true;
     await opsLoop.catch(() => undefined);
+    await feedFollower?.stop();
     await Promise.allSettled([api.close(), worker.close(), temporalClient?.connection.close()]);
     await sim.stop().catch(() => undefined);
     await mongo

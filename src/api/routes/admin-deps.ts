@@ -10,6 +10,7 @@ import type { DataCenter } from '../../cronofy/types.js';
 import { TimeoutError, withTimeout } from '../../lib/timeout.js';
 import type { AccountInfo, AccountsRepo } from '../../store/accounts-repo.js';
 import type { CalendarsRepo } from '../../store/calendars-repo.js';
+import type { ChangeFeed } from '../../store/change-feed.js';
 import type { EventsReader } from '../../store/events-query.js';
 import type { EventsRepo } from '../../store/events-repo.js';
 import type { OAuthNoncesRepo } from '../../store/oauth-nonces-repo.js';
@@ -30,6 +31,7 @@ export interface AdminDeps {
   >;
   events: Pick<EventsRepo, 'deleteAccount'>;
   eventsReader: Pick<EventsReader, 'list'>;
+  changes: Pick<ChangeFeed, 'read'>;
   calendars: Pick<CalendarsRepo, 'list' | 'deleteAccount'>;
   syncRuns: Pick<SyncRunsRepo, 'summary' | 'deleteAccount' | 'running'>;
   /**

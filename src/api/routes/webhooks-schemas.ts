@@ -377,7 +377,7 @@ export const replayWebhookSchema = {
       accountId: accountIdSchema,
       after: {
         type: 'string',
-        pattern: '^[0-9]{1,20}$',
+        pattern: '^[0-9]{1,15}$',
         description: 'A `cursor` from an `events.changed` message or the change feed',
       },
     },
