@@ -3,15 +3,8 @@
  * (docs/webhooks.md). Named components (`$id`) for every response shape and both messages, so a
  * generated client, and a receiver's author, get one type each.
  */
-import {
-  accountIdSchema,
-  BEARER,
-  errors,
-  nullableString,
-  nullableTime,
-  openObject,
-  ref,
-} from '../schemas.js';
+import { accountIdSchema, BEARER, errors, nullableString, nullableTime, ref } from '../schemas.js';
+import { changeSchema } from './changes.js';
 
 const WEBHOOK_EXAMPLE = {
   id: 'wh_5c1f0e9a7b3d2c4e6f80',
@@ -212,21 +205,8 @@ export const eventsChangedMessageSchema = {
     accountId: { type: 'string' },
     changes: {
       type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          seq: { type: 'integer', description: 'Strictly increasing per account' },
-          op: { type: 'string', enum: ['upsert', 'delete'] },
-          eventUid: { type: 'string' },
-          calendarId: { type: 'string' },
-          event: {
-            ...openObject,
-            description: 'As `GET /accounts/{accountId}/events` shows it (a tombstone for `delete`)',
-          },
-          changedAt: { type: 'string', format: 'date-time' },
-        },
-        required: ['seq', 'op', 'eventUid', 'calendarId', 'event', 'changedAt'],
-      },
+      items: { $ref: 'Change#' },
+      description: 'As `GET /accounts/{accountId}/changes` gives them, in `seq` order',
     },
     cursor: { type: 'string', description: "The feed's cursor after the last change" },
   },
@@ -234,17 +214,8 @@ export const eventsChangedMessageSchema = {
   example: {
     type: 'events.changed',
     accountId: 'user-42',
-    changes: [
-      {
-        seq: 1287,
-        op: 'upsert',
-        eventUid: 'evt_external_439559854',
-        calendarId: 'cal_n23kjnwrw2_jsdfjksn234',
-        event: { eventUid: 'evt_external_439559854', summary: 'Design review', deleted: false },
-        changedAt: '2026-11-30T09:04:59.120Z',
-      },
-    ],
-    cursor: '1287',
+    changes: [changeSchema.example],
+    cursor: String(changeSchema.example.seq),
   },
 } as const;
 
