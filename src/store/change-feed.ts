@@ -257,7 +257,7 @@ export class ChangeFeed {
       );
       appended += seqs.length;
       lastSeq = seqs[seqs.length - 1] ?? lastSeq;
-      await this.clearMarks(docs, seqs);
+      await this.clearMarks(accountId, docs, seqs);
       if (docs.length < FLUSH_BATCH) {
         // Marks re-set by clearMarks (or by writers meanwhile) are taken by the next round.
         const more = await this.c.events.countDocuments({ accountId, feedPending: true }, { limit: 1 });
@@ -298,23 +298,24 @@ export class ChangeFeed {
    * keeps (or gets back) a mark with a new token, so a later flush appends its current version
    * after the entry just appended, which may be stale.
    */
-  private async clearMarks(docs: readonly (EventDoc & { _id?: unknown })[], seqs: readonly number[]) {
+  private async clearMarks(accountId: string, docs: readonly EventDoc[], seqs: readonly number[]) {
+    // By the natural key, like every other write to `events` (the `account_event_uid` index).
     const ops: AnyBulkWriteOperation<EventDoc>[] = docs.map((d, i) => ({
       updateOne: {
-        filter: { _id: d._id, feedToken: d.feedToken } as never,
+        filter: { accountId, eventUid: d.eventUid, feedToken: d.feedToken },
         update: { $unset: { feedPending: '', feedToken: '' }, $set: { feedSeq: seqs[i] as number } },
       },
     }));
     const res = await this.c.events.bulkWrite(ops, { ordered: false });
     if (res.matchedCount === docs.length) return;
-    const ids = docs.map((d) => d._id);
+    const uids = docs.map((d) => d.eventUid);
     const now = await this.c.events
-      .find({ _id: { $in: ids } } as never, { projection: { _id: 1, feedSeq: 1 } })
+      .find({ accountId, eventUid: { $in: uids } }, { projection: { _id: 0, eventUid: 1, feedSeq: 1 } })
       .toArray();
-    const seqOf = new Map(docs.map((d, i) => [String(d._id), seqs[i]]));
-    const stale = now.filter((d) => d.feedSeq !== seqOf.get(String(d._id))).map((d) => d._id);
+    const seqOf = new Map(docs.map((d, i) => [d.eventUid, seqs[i]]));
+    const stale = now.filter((d) => d.feedSeq !== seqOf.get(d.eventUid)).map((d) => d.eventUid);
     if (stale.length > 0) {
-      await this.c.events.updateMany({ _id: { $in: stale } } as never, { $set: feedMark() });
+      await this.c.events.updateMany({ accountId, eventUid: { $in: stale } }, { $set: feedMark() });
     }
   }
 

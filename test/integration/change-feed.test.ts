@@ -152,6 +152,24 @@ describe('entries', () => {
     expect(text).toMatch(/^cronofy_feed_flush_seconds_count 1$/m);
   });
 
+  it('a page of 150 changed events (one bulk update of 150 statements, and as many marks to clear) is written and fed', async () => {
+    const a = acct();
+    const uids = Array.from({ length: 150 }, (_, i) => `big-${i}`);
+    await repo.writePage(
+      a,
+      uids.map((u) => ev(u)),
+      new Date(),
+    );
+    await repo.writePage(
+      a,
+      uids.map((u) => ev(u, { summary: 'all changed', updated: '2026-11-01T11:00:00Z' })),
+      new Date(),
+    );
+    const { seen } = await follow(a, undefined, 1000);
+    expect(seen).toHaveLength(300);
+    expect(seen.slice(150).every((ch) => ch.event.summary === 'all changed')).toBe(true);
+  });
+
   it('refuses a malformed cursor', async () => {
     await expect(feed.read(acct(), 'abc')).rejects.toBeInstanceOf(InvalidCursorError);
   });

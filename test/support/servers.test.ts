@@ -151,6 +151,28 @@ describe.runIf(testMongoKind() === 'ferretdb')('FerretDB filter pushdown (patch_
       await client.close();
     }
   });
+
+  it('completes an update command of 250 single-document statements (unpatched, statement 100 waits forever for a SQLite connection)', async () => {
+    const client = await MongoClient.connect(testMongoUri());
+    const db = client.db(uniqueName('harness'));
+    try {
+      const events = db.collection<{ accountId: string; eventUid: string; n: number }>('events');
+      await events.createIndex({ accountId: 1, eventUid: 1 }, { unique: true, name: 'account_event_uid' });
+      const uids = Array.from({ length: 250 }, (_, i) => `e${i}`);
+      await events.insertMany(uids.map((eventUid) => ({ accountId: 'a1', eventUid, n: 0 })));
+      const res = await events.bulkWrite(
+        uids.map((eventUid) => ({
+          updateOne: { filter: { accountId: 'a1', eventUid }, update: { $set: { n: 1 } } },
+        })),
+        { ordered: false },
+      );
+      expect(res.modifiedCount).toBe(250);
+      expect(await events.countDocuments({ accountId: 'a1', n: 1 })).toBe(250);
+    } finally {
+      await db.dropDatabase();
+      await client.close();
+    }
+  });
 });
 
 describe('time-skipping test server from the cache', () => {
