@@ -31,8 +31,14 @@ import { deliveryOptions, remainingWindow } from './webhook-retry.js';
 
 /** Deliveries per run before continue-as-new: each is ~6 history events. */
 export const ITERATIONS_PER_RUN = 500;
-/** A caught-up workflow looks again after this long even without a signal. */
+/** A caught-up workflow looks again after this long even without a signal (a lost wake-up). */
 const IDLE_WAKE = '1h';
+/**
+ * After this many looks in a row with nothing to deliver (a day), the workflow ends: an account
+ * that stopped changing (or was purged) costs nothing. Its cursors are in MongoDB, so the next
+ * change's signal-with-start picks up exactly where it stopped.
+ */
+export const IDLE_LOOKS_BEFORE_END = 24;
 
 export async function webhookDelivery(input: WebhookDeliveryInput): Promise<void> {
   const target = { webhookId: input.webhookId, accountId: input.accountId };
@@ -50,6 +56,7 @@ export async function webhookDelivery(input: WebhookDeliveryInput): Promise<void
     changed = true;
   });
 
+  let idleLooks = 0;
   let shown: WebhookWorkflowState | undefined;
   const show = (state: WebhookWorkflowState) => {
     if (state === shown) return;
@@ -103,12 +110,14 @@ export async function webhookDelivery(input: WebhookDeliveryInput): Promise<void
       continue;
     }
     if (outcome === 'delivered') {
+      idleLooks = 0;
       show('delivering');
       continue;
     }
     show('idle');
     // `changed` may have come while the activity ran: then this returns at once.
-    await condition(() => changed, IDLE_WAKE);
+    if (await condition(() => changed, IDLE_WAKE)) idleLooks = 0;
+    else if (++idleLooks >= IDLE_LOOKS_BEFORE_END) return;
   }
   await continueAsNew<typeof webhookDelivery>({
     ...input,

@@ -118,6 +118,17 @@ describe('webhookDelivery', () => {
     });
   });
 
+  it('ends after a day of idle looks (its cursors are in MongoDB: the next change starts it again)', async () => {
+    const s = new Script();
+    await withDelivery(s, async (h) => {
+      await until(() => s.calls.length >= 1, 'first look');
+      await h.result();
+      // The first look, then one after each idle hour; the 24th idle hour ends it.
+      expect(s.calls.length).toBe(24);
+      expect(s.calls.every((c) => c.step === 'idle')).toBe(true);
+    });
+  });
+
   it('retries a failing message with backoff and goes on when it succeeds', async () => {
     const s = new Script();
     s.steps = ['fail', 'fail', 'fail', 'fail', 'delivered', 'idle'];

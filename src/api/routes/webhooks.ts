@@ -36,6 +36,18 @@ export interface WebhookApiDeps {
 
 type IdParams = { id: string };
 
+/** Workflows signalled at once by one request (a webhook of every account may reach thousands). */
+const FAN_OUT = 32;
+
+/** `fn` for each of `items`, at most `FAN_OUT` at a time; the results in order. */
+async function forEachAccount<T>(items: readonly string[], fn: (item: string) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < items.length; i += FAN_OUT) {
+    out.push(...(await Promise.all(items.slice(i, i + FAN_OUT).map(fn))));
+  }
+  return out;
+}
+
 export const webhookNotFound = (id: string): ApiError =>
   new ApiError(404, 'webhook_not_found', `webhook ${id} does not exist`);
 
@@ -124,7 +136,7 @@ export const webhooksRoutes: FastifyPluginAsync<AdminDeps & { webhookApi: Webhoo
       const live = await w.liveAccountIds();
       const accounts = live.filter((a) => follows(created, a));
       try {
-        await temporal(() => Promise.all(accounts.map((a) => w.workflows.changed(id, a))));
+        await temporal(() => forEachAccount(accounts, (a) => w.workflows.changed(id, a)));
       } catch (err) {
         req.log.warn(
           { err, webhookId: id },
@@ -150,7 +162,7 @@ export const webhooksRoutes: FastifyPluginAsync<AdminDeps & { webhookApi: Webhoo
     await w.webhooks.delete(found._id);
     const accounts = new Set([...(await reached(found._id)), ...(found.accountIds ?? [])]);
     const stopped = await temporal(() =>
-      Promise.all([...accounts].map((a) => w.workflows.stop(found._id, a))),
+      forEachAccount([...accounts], (a) => w.workflows.stop(found._id, a)),
     );
     await w.cursors.deleteWebhook(found._id);
     await w.deliveries.deleteWebhook(found._id);
@@ -197,7 +209,7 @@ export const webhooksRoutes: FastifyPluginAsync<AdminDeps & { webhookApi: Webhoo
       // Every paused workflow of the webhook delivers again (the webhook is active again), this
       // account's from the replayed cursor.
       const accounts = new Set([...(await reached(found._id)), accountId]);
-      await temporal(() => Promise.all([...accounts].map((a) => w.workflows.resume(found._id, a))));
+      await temporal(() => forEachAccount([...accounts], (a) => w.workflows.resume(found._id, a)));
       return reply.code(202).send({ webhookId: found._id, accountId, after });
     },
   );
@@ -209,7 +221,7 @@ export const webhooksRoutes: FastifyPluginAsync<AdminDeps & { webhookApi: Webhoo
       const found = await webhook(req.params.id);
       await w.webhooks.activate(found._id);
       const accounts = await reached(found._id);
-      await temporal(() => Promise.all(accounts.map((a) => w.workflows.resume(found._id, a))));
+      await temporal(() => forEachAccount(accounts, (a) => w.workflows.resume(found._id, a)));
       return reply.code(202).send({ webhookId: found._id, state: 'active', accounts: accounts.length });
     },
   );
