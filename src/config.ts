@@ -96,6 +96,25 @@ export interface Config {
    * this are pruned, with the tombstones; a consumer further behind starts again (HTTP 410).
    */
   feedRetentionMs: number;
+  webhooks: WebhookSettings;
+}
+
+/**
+ * Outbound webhooks (docs/webhooks.md). Handed to each delivery workflow at its start (retry
+ * settings) and used by the worker's delivery activity (timeout, batch size, rate limit).
+ */
+export interface WebhookSettings {
+  /** How long a failing message is retried before the webhook is paused (`WEBHOOK_RETRY_WINDOW`). */
+  retryWindowMs: number;
+  /** The first retry's delay; doubled on each retry up to `retryMaxIntervalMs`. */
+  retryInitialIntervalMs: number;
+  retryMaxIntervalMs: number;
+  /** One HTTP attempt's bound (`WEBHOOK_TIMEOUT`). */
+  requestTimeoutMs: number;
+  /** Changes per `events.changed` message (`WEBHOOK_MAX_CHANGES`). */
+  maxChanges: number;
+  /** Requests per second to one webhook's endpoint, per worker process (`WEBHOOK_RATE_LIMIT`). */
+  rateLimitPerSecond: number;
 }
 
 /**
@@ -136,6 +155,16 @@ function isLoopback(hostname: string): boolean {
     h.startsWith('::ffff:127.')
   );
 }
+
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
+  retryWindowMs: DAY_MS,
+  retryInitialIntervalMs: 5_000,
+  // Capped like the sync's retries: a day-long outage costs a few dozen attempts per account.
+  retryMaxIntervalMs: 3_600_000,
+  requestTimeoutMs: 10_000,
+  maxChanges: 100,
+  rateLimitPerSecond: 20,
+};
 
 export const DEFAULT_TIMINGS: SyncTimings = {
   debounceQuietMs: 2_000,
@@ -296,6 +325,19 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     throw new ConfigError('DEBOUNCE_MAX', 'must be at least DEBOUNCE_QUIET');
   }
 
+  const d = DEFAULT_WEBHOOK_SETTINGS;
+  const webhooks: WebhookSettings = {
+    retryWindowMs: duration(env, 'WEBHOOK_RETRY_WINDOW', d.retryWindowMs),
+    retryInitialIntervalMs: duration(env, 'WEBHOOK_RETRY_INITIAL_INTERVAL', d.retryInitialIntervalMs),
+    retryMaxIntervalMs: duration(env, 'WEBHOOK_RETRY_MAX_INTERVAL', d.retryMaxIntervalMs),
+    requestTimeoutMs: duration(env, 'WEBHOOK_TIMEOUT', d.requestTimeoutMs),
+    maxChanges: integer(env, 'WEBHOOK_MAX_CHANGES', d.maxChanges, 1, 1000),
+    rateLimitPerSecond: integer(env, 'WEBHOOK_RATE_LIMIT', d.rateLimitPerSecond, 1, 10_000),
+  };
+  if (webhooks.retryMaxIntervalMs < webhooks.retryInitialIntervalMs) {
+    throw new ConfigError('WEBHOOK_RETRY_MAX_INTERVAL', 'must be at least WEBHOOK_RETRY_INITIAL_INTERVAL');
+  }
+
   // The Temporal connection: the SDK's standard variables and profile file (TEMPORAL_ADDRESS, …).
   let temporal: TemporalConnectionConfig;
   try {
@@ -361,6 +403,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
       db: str(env, 'MONGODB_DB') ?? 'cronofy_sync',
     },
     timings,
+    webhooks,
     feedRetentionMs: duration(env, 'FEED_RETENTION', DEFAULT_FEED_RETENTION_MS),
   };
 }

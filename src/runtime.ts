@@ -11,6 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { FastifyInstance } from 'fastify';
 import { type Db, MongoClient } from 'mongodb';
 import { createActivities } from './activities/index.js';
+import { webhookActivities } from './activities/webhooks.js';
 import { buildApp } from './api/app.js';
 import { buildInternalServer } from './api/server.js';
 import { WorkerLeases } from './budget/leases.js';
@@ -20,6 +21,7 @@ import { type Config, DEVELOPMENT_ENCRYPTION_KEY, type EncryptionKey } from './c
 import { cronofySettings } from './cronofy/client-factory.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { AccountUpdatesRepo } from './store/account-updates-repo.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { CalendarsRepo } from './store/calendars-repo.js';
 import { ChangeFeed } from './store/change-feed.js';
@@ -28,10 +30,17 @@ import { EventsRepo } from './store/events-repo.js';
 import { startFeedRetention } from './store/feed-retention.js';
 import { SyncRunsRepo } from './store/sync-runs-repo.js';
 import { TokenCrypto } from './store/token-crypto.js';
+import { WebhookCursorsRepo } from './store/webhook-cursors-repo.js';
+import { WebhookDeliveriesRepo } from './store/webhook-deliveries-repo.js';
+import { WebhooksRepo } from './store/webhooks-repo.js';
 import type { AccountWorkflows } from './temporal/account-workflows.js';
 import { lazyClosableConnection } from './temporal/connection.js';
 import { connectionOptions } from './temporal/env-config.js';
-import { createWorker, prebuiltWorkflowBundle, type WorkflowBundle } from './worker.js';
+import { WebhookWaker, WebhookWorkflows } from './temporal/webhook-workflows.js';
+import { AccountLog } from './webhooks/account-log.js';
+import type { FeedReader } from './webhooks/feed.js';
+import { bundleWorkflows, createWorker, prebuiltWorkflowBundle, type WorkflowBundle } from './worker.js';
+import { webhookTaskQueue } from './workflows/webhook-messages.js';
 
 export interface Closeable {
   close(): Promise<void>;
@@ -195,6 +204,10 @@ export async function startApi(
 
 export interface WorkerRuntime extends Closeable {
   worker: Worker;
+  /** The webhook delivery worker (`<task queue>-webhooks`), in the same process. */
+  webhookWorker: Worker;
+  /** Wakes the webhook deliveries of an account: what the change feed's `onAppended` calls. */
+  webhookWaker: WebhookWaker;
   metrics: Metrics;
   /** Resolves when the worker has stopped. */
   done: Promise<void>;
@@ -246,7 +259,16 @@ export function sdkPrometheusOptions(port: number) {
 
 export async function startWorker(
   config: Config,
-  opts: { logger?: Logger; metrics?: Metrics; workflowBundle?: WorkflowBundle; fetch?: typeof fetch } = {},
+  opts: {
+    logger?: Logger;
+    metrics?: Metrics;
+    workflowBundle?: WorkflowBundle;
+    fetch?: typeof fetch;
+    /** Tests: the feed webhooks deliver from instead of the service's change feed. */
+    changeFeed?: FeedReader;
+    /** The webhook deliveries' HTTP (tests); default global fetch. */
+    webhookFetch?: typeof fetch;
+  } = {},
 ): Promise<WorkerRuntime> {
   const log = opts.logger ?? createLogger(config.logLevel);
   installTemporalRuntime(log, config.temporal.metricsPort);
@@ -254,14 +276,45 @@ export async function startWorker(
   const connection = await NativeConnection.connect(connectionOptions(config.temporal.connection));
   const metrics = opts.metrics ?? createMetrics();
   const c = collections(mongo.db);
-  const feed = new ChangeFeed(c, { metrics });
+  const crypto = new TokenCrypto(encryptionKeys(config, log));
+  const accounts = new AccountsRepo(c.accounts, crypto);
+  const syncRuns = new SyncRunsRepo(c.syncRuns);
+  // Webhooks: the worker wakes deliveries when an account changes (feed appends, state changes).
+  const webhooks = new WebhooksRepo(c.webhooks, crypto);
+  const webhookDeliveries = new WebhookDeliveriesRepo(c.webhookDeliveries);
+  const accountUpdates = new AccountUpdatesRepo(c.accountUpdates);
+  const webhookWaker = new WebhookWaker({
+    webhooks,
+    workflows: new WebhookWorkflows({
+      client: new Client({ connection, namespace: config.temporal.namespace }),
+      taskQueue: config.temporal.taskQueue,
+      settings: config.webhooks,
+    }),
+    onError: (err) => log.warn({ err }, 'waking webhook deliveries failed; they look again within the hour'),
+  });
+  const accountLog = new AccountLog({
+    updates: accountUpdates,
+    lastFailure: async (accountId) => (await syncRuns.summary(accountId)).lastFailure?.message ?? null,
+    wake: (accountId) => webhookWaker.accountChanged(accountId),
+    onWakeError: (err) =>
+      log.warn({ err }, 'waking webhook deliveries failed; they look again within the hour'),
+  });
+  // The change feed wakes the deliveries of the account's webhooks after each append.
+  const feed = new ChangeFeed(c, {
+    metrics,
+    onAppended: async (accountId) => {
+      // Best effort: a lost wake-up is made up by the delivery workflow's hourly look.
+      await webhookWaker.accountChanged(accountId).catch((err: unknown) => {
+        log.warn({ err, accountId }, 'waking webhook deliveries failed; they look again within the hour');
+      });
+    },
+  });
   const unfed = await markEventsWithoutFeedEntry(mongo.db);
   if (unfed > 0)
     log.info(
       { events: unfed },
       "events stored before the change feed: each enters it at its account's next sync",
     );
-  const accounts = new AccountsRepo(c.accounts, new TokenCrypto(encryptionKeys(config, log)));
   const limiter = new RateLimiter({
     perSecond: config.cronofy.rateLimitPerSecond,
     perMinute: config.cronofy.rateLimitPerMinute,
@@ -282,17 +335,43 @@ export async function startWorker(
     accounts,
     events: new EventsRepo(c.events, feed),
     calendars: new CalendarsRepo(c.calendars),
-    syncRuns: new SyncRunsRepo(c.syncRuns),
+    syncRuns,
     cronofy: cronofySettings(config),
     limiter,
     metrics,
     fetch: opts.fetch,
+    accountLog,
+  });
+  // One outbound limiter per webhook endpoint, in this process (several worker processes each
+  // allow WEBHOOK_RATE_LIMIT: docs/webhooks.md).
+  const webhookLimiters = new Map<string, RateLimiter>();
+  const perSecond = config.webhooks.rateLimitPerSecond;
+  const webhookActs = webhookActivities({
+    webhooks,
+    cursors: new WebhookCursorsRepo(c.webhookCursors),
+    deliveries: webhookDeliveries,
+    updates: accountUpdates,
+    feed: opts.changeFeed ?? feed,
+    settings: config.webhooks,
+    limiterFor: (id) => {
+      let l = webhookLimiters.get(id);
+      if (!l) {
+        l = new RateLimiter({ perSecond, perMinute: perSecond * 60, reserveFraction: 0 });
+        webhookLimiters.set(id, l);
+      }
+      return l;
+    },
+    fetch: opts.webhookFetch,
   });
   // The compiled service loads the bundle `npm run build` wrote; from the sources it bundles now.
-  const workflowBundle = opts.workflowBundle ?? prebuiltWorkflowBundle();
+  let workflowBundle = opts.workflowBundle ?? prebuiltWorkflowBundle();
   if (workflowBundle && 'codePath' in workflowBundle)
     log.info({ codePath: workflowBundle.codePath }, 'using the prebuilt workflow bundle');
-  else if (!workflowBundle) log.info('bundling the workflow code (no prebuilt bundle: running from source)');
+  else if (!workflowBundle) {
+    log.info('bundling the workflow code (no prebuilt bundle: running from source)');
+    // Once, for both workers.
+    workflowBundle = await bundleWorkflows();
+  }
   // `cronofy_accounts` on this process's metrics, counted from `accounts` at each scrape.
   metrics.setAccountCounts(() => accounts.countByState());
   // A worker that fails to start gives its budget share back at once.
@@ -310,14 +389,47 @@ export async function startWorker(
     await budget.stop();
     throw err;
   });
-  // Without TTL indexes (FerretDB) the worker expires old sync_runs itself, hourly.
-  const pruner = mongo.ttl
-    ? undefined
-    : setInterval(() => void pruneSyncRuns(mongo.db, new Date()).catch(() => undefined), 3_600_000);
-  pruner?.unref();
+  // Webhook deliveries on a task queue of their own: a slow receiver holds only these slots.
+  let webhookWorker: Worker;
+  try {
+    webhookWorker = await createWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: webhookTaskQueue(config.temporal.taskQueue),
+      activities: webhookActs,
+      workflowBundle,
+      maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    });
+  } catch (err) {
+    metrics.setAccountCounts(undefined);
+    await budget.stop();
+    throw err;
+  }
+  // Without TTL indexes (FerretDB) the worker expires old sync_runs itself; webhook attempts
+  // are always pruned here (by age and by count per webhook). Hourly.
+  const prune = async () => {
+    if (!mongo.ttl) await pruneSyncRuns(mongo.db, new Date());
+    await webhookDeliveries.prune(
+      new Date(),
+      (await webhooks.list()).map((w) => w._id),
+    );
+  };
+  const pruner = setInterval(() => void prune().catch(() => undefined), 3_600_000);
+  pruner.unref();
+  const runBoth = async () => {
+    const runs = [worker.run(), webhookWorker.run()];
+    // One stopping (shutdown or a fatal error) stops the other; the first error is rethrown.
+    const stopOther = () => {
+      for (const w of [worker, webhookWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+    };
+    const settled = await Promise.allSettled(runs.map((r) => r.finally(stopOther)));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
   const feedRetention = startFeedRetention(feed, config.feedRetentionMs, log);
-  const done = worker.run().finally(async () => {
-    if (pruner) clearInterval(pruner);
+  const done = runBoth().finally(async () => {
+    clearInterval(pruner);
+    webhookWaker.close();
     await feedRetention.stop();
     metrics.setAccountCounts(undefined);
     await budget.stop();
@@ -326,10 +438,12 @@ export async function startWorker(
   });
   return {
     worker,
+    webhookWorker,
+    webhookWaker,
     metrics,
     done,
     async close() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of [worker, webhookWorker]) if (w.getState() === 'RUNNING') w.shutdown();
       await done;
     },
   };

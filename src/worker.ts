@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BundleOptions, bundleWorkflowCode, type NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from './activities/index.js';
+import type { WebhookActivities } from './activities/webhooks.js';
 
 /** A workflow bundle: in memory (tests share one) or a file written at build time. */
 export type WorkflowBundle = { code: string } | { codePath: string };
@@ -63,7 +64,8 @@ export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: Activities;
+  /** The sync activities, or (on the webhook task queue) the webhook delivery activities. */
+  activities: Activities | WebhookActivities;
   /** Undefined: bundle the workflow code from workflowsPath() at start (a few seconds). */
   workflowBundle?: WorkflowBundle;
   /**

@@ -129,7 +129,12 @@ export function inProcessService(
   return {
     async api(env) {
       const config = loadConfig(env);
-      return startApi(config, { logger: loggerFor(config), metrics: opts.metrics });
+      const api = await startApi(config, { logger: loggerFor(config), metrics: opts.metrics });
+      // The API connects to MongoDB (and creates the indexes) in the background; the stack is
+      // ready when its admin API serves, and the worker, which creates the same indexes, starts
+      // after it (FerretDB 1.x does not take concurrent index creation on an empty database).
+      await api.mongoReady;
+      return api;
     },
     async worker(env) {
       const config = loadConfig(env);

@@ -11,6 +11,7 @@ import type { AccountsRepo } from '../store/accounts-repo.js';
 import type { CalendarsRepo } from '../store/calendars-repo.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { SyncRunsRepo } from '../store/sync-runs-repo.js';
+import type { AccountLog } from '../webhooks/account-log.js';
 import type { AccountInfoResult } from '../workflows/messages.js';
 
 export function bookkeepingActivities(deps: {
@@ -19,6 +20,8 @@ export function bookkeepingActivities(deps: {
   calendars: CalendarsRepo;
   syncRuns: SyncRunsRepo;
   revokeToken(dataCenter: DataCenter, token: string): Promise<void>;
+  /** State transitions for `account.updated` webhooks (../webhooks/account-log.ts). */
+  accountLog?: AccountLog;
 }) {
   return {
     async loadAccount({ accountId }: { accountId: string }): Promise<AccountInfoResult> {
@@ -38,6 +41,7 @@ export function bookkeepingActivities(deps: {
 
     async recordAccountState(input: { accountId: string; state: SyncState }): Promise<void> {
       await deps.accounts.setState(input.accountId, input.state);
+      await deps.accountLog?.stateRecorded(input.accountId, input.state);
     },
 
     /** After the registration's calendars narrowed: the others' events become tombstones. */

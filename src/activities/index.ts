@@ -14,6 +14,7 @@ import type { AccountInfo, AccountsRepo } from '../store/accounts-repo.js';
 import type { CalendarsRepo } from '../store/calendars-repo.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { SyncRunsRepo } from '../store/sync-runs-repo.js';
+import type { AccountLog } from '../webhooks/account-log.js';
 import type { SyncInput, SyncResult } from '../workflows/messages.js';
 import { accountAuth } from './account-auth.js';
 import { bookkeepingActivities } from './bookkeeping.js';
@@ -35,6 +36,8 @@ export interface ActivityDeps {
   metrics?: Metrics;
   fetch?: typeof fetch;
   now?: () => Date;
+  /** Account state transitions for `account.updated` webhooks. */
+  accountLog?: AccountLog;
   /** The sync activity's heartbeat timer period (tests shorten it); default 10 s. */
   syncKeepAliveMs?: number;
 }
@@ -126,9 +129,16 @@ export function createActivities(deps: ActivityDeps) {
       // Background priority: a purge is never urgent. Cronofy errors become Temporal failures.
       revokeToken: (dataCenter, token) =>
         withCronofyFailures(() => clientFor(dataCenter, 'background').revokeToken(token)),
+      accountLog: deps.accountLog,
     }),
     ...settingsActivities(deps.settings),
-    ...profileActivities({ liveAccount, cronofyFor, calendars: deps.calendars, now }),
+    ...profileActivities({
+      liveAccount,
+      cronofyFor,
+      calendars: deps.calendars,
+      now,
+      accountLog: deps.accountLog,
+    }),
   };
 }
 

@@ -10,6 +10,7 @@ import { Context } from '@temporalio/activity';
 import type { AccountAuth, CronofyClient } from '../cronofy/client.js';
 import type { AccountInfo } from '../store/accounts-repo.js';
 import type { CalendarsRepo } from '../store/calendars-repo.js';
+import type { AccountLog } from '../webhooks/account-log.js';
 import type { ProfileState } from '../workflows/messages.js';
 import { refreshCalendars } from './calendars.js';
 import { withCronofyFailures } from './failures.js';
@@ -22,6 +23,8 @@ export interface ProfileDeps {
   ): { client: CronofyClient; auth: AccountAuth };
   calendars: CalendarsRepo;
   now: () => Date;
+  /** Profile connection changes for `account.updated` webhooks (../webhooks/account-log.ts). */
+  accountLog?: AccountLog;
 }
 
 export function profileActivities(deps: ProfileDeps) {
@@ -35,7 +38,7 @@ export function profileActivities(deps: ProfileDeps) {
         Context.current().log.warn('List Calendars refused; calendars not refreshed', { status: r.status });
       }
       // Only what the status shows: no calendars, no tokens (this result is kept in history).
-      return (info['cronofy.data']?.profiles ?? []).map((p) => ({
+      const profiles = (info['cronofy.data']?.profiles ?? []).map((p) => ({
         profileId: p.profile_id,
         profileName: p.profile_name ?? null,
         providerName: p.provider_name,
@@ -43,6 +46,8 @@ export function profileActivities(deps: ProfileDeps) {
         relinkUrl: p.profile_connected === false ? (p.profile_relink_url ?? null) : null,
         initialSyncRequired: p.profile_initial_sync_required === true,
       }));
+      await deps.accountLog?.profilesRead(accountId, account.state, profiles);
+      return profiles;
     },
   };
 }

@@ -20,7 +20,11 @@ import { EventsRepo } from '../store/events-repo.js';
 import { OAuthNoncesRepo } from '../store/oauth-nonces-repo.js';
 import { SyncRunsRepo } from '../store/sync-runs-repo.js';
 import { TokenCrypto } from '../store/token-crypto.js';
+import { WebhookCursorsRepo } from '../store/webhook-cursors-repo.js';
+import { WebhookDeliveriesRepo } from '../store/webhook-deliveries-repo.js';
+import { WebhooksRepo } from '../store/webhooks-repo.js';
 import { AccountWorkflows } from '../temporal/account-workflows.js';
+import { WebhookWorkflows } from '../temporal/webhook-workflows.js';
 import { buildServer } from './server.js';
 
 export interface AppDeps {
@@ -57,6 +61,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     searchAttributes: deps.searchAttributes,
   });
   const c = collections(db);
+  const crypto = new TokenCrypto(deps.tokenKeys);
+  const accounts = new AccountsRepo(c.accounts, crypto);
   const feed = new ChangeFeed(c);
   const app = await buildServer({
     config,
@@ -80,7 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     admin: {
       config,
       workflows,
-      accounts: new AccountsRepo(c.accounts, new TokenCrypto(deps.tokenKeys)),
+      accounts,
       events: new EventsRepo(c.events, feed),
       eventsReader: new EventsReader(c.events),
       changes: feed,
@@ -89,6 +95,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       oauthNonces: new OAuthNoncesRepo(c.oauthNonces),
       cronofy: cronofyClientFactory(cronofySettings(config)),
       temporalTimeoutMs: deps.temporalTimeoutMs,
+      webhookApi: {
+        webhooks: new WebhooksRepo(c.webhooks, crypto),
+        cursors: new WebhookCursorsRepo(c.webhookCursors),
+        deliveries: new WebhookDeliveriesRepo(c.webhookDeliveries),
+        workflows: new WebhookWorkflows({
+          client: temporal,
+          taskQueue: config.temporal.taskQueue,
+          settings: config.webhooks,
+          searchAttributes: deps.searchAttributes,
+        }),
+        liveAccountIds: () => accounts.liveIds(),
+      },
     },
   });
   return { app, workflows };

@@ -26,6 +26,20 @@ import {
   profileSchema,
   syncProgressSchema,
 } from './routes/status-schemas.js';
+import {
+  accountUpdatedMessageSchema,
+  eventsChangedMessageSchema,
+  webhookCreatedSchema,
+  webhookCursorSchema,
+  webhookDeletedSchema,
+  webhookDeliveriesSchema,
+  webhookDeliverySchema,
+  webhookDetailSchema,
+  webhookReplayAcceptedSchema,
+  webhookResumedSchema,
+  webhookSchema,
+  webhooksPageSchema,
+} from './routes/webhooks-schemas.js';
 import { errorBody } from './schemas.js';
 
 export const COMPONENT_SCHEMAS: readonly { $id: string }[] = [
@@ -54,6 +68,18 @@ export const COMPONENT_SCHEMAS: readonly { $id: string }[] = [
   changesPageSchema,
   linkSchema,
   oauthConnectedSchema,
+  webhookSchema,
+  webhookCursorSchema,
+  webhookDetailSchema,
+  webhooksPageSchema,
+  webhookCreatedSchema,
+  webhookDeliverySchema,
+  webhookDeliveriesSchema,
+  webhookReplayAcceptedSchema,
+  webhookResumedSchema,
+  webhookDeletedSchema,
+  eventsChangedMessageSchema,
+  accountUpdatedMessageSchema,
 ];
 
 export function addComponents(app: { addSchema(schema: unknown): unknown }): void {

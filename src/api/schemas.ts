@@ -66,9 +66,9 @@ export const errorBody = {
 } as const;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request (`invalid_request`, `invalid_cursor`, `invalid_time`, `invalid_range`, `invalid_state`, ...)',
+  400: 'Invalid request (`invalid_request`, `invalid_cursor`, `invalid_time`, `invalid_range`, `invalid_state`, `invalid_url`, `account_not_followed`, ...)',
   401: 'Missing or wrong `Authorization: Bearer <ADMIN_TOKEN>` (`unauthorized`)',
-  404: 'No such account (`account_not_found`)',
+  404: 'No such account or webhook (`account_not_found`, `webhook_not_found`)',
   409: "Conflicts with the account's state (`account_closed`, `workflow_not_running`, `sync_rejected`, `deregistration_in_progress`, `identity_mismatch`)",
   410: "The cursor is older than the change feed's retention: start again from the beginning, without `after` (`cursor_expired`)",
   502: 'Cronofy failed (`sync_failed`, `cronofy_unavailable`)',

@@ -26,6 +26,7 @@ import { calendarsRoutes } from './routes/calendars.js';
 import { changesRoutes } from './routes/changes.js';
 import { eventsRoutes } from './routes/events.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { webhooksRoutes } from './routes/webhooks.js';
 
 export interface ServerDeps {
   config: Config;
@@ -128,6 +129,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await scope.register(calendarsRoutes, admin);
       await scope.register(changesRoutes, admin);
       await scope.register(oauthRoutes, admin);
+      const webhookApi = admin.webhookApi;
+      if (webhookApi) await scope.register(webhooksRoutes, { ...admin, webhookApi });
     });
   }
   return app as unknown as FastifyInstance;

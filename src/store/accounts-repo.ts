@@ -141,6 +141,15 @@ export class AccountsRepo {
     ) as Promise<AccountInfo | null>;
   }
 
+  /** Ids of the registered accounts that are not deregistered (a new webhook's starting set). */
+  async liveIds(): Promise<string[]> {
+    const docs = await this.accounts
+      .find({ deregisteredAt: null }, { projection: { _id: 1 } })
+      .sort({ _id: 1 })
+      .toArray();
+    return docs.map((d) => d._id);
+  }
+
   async tokens(accountId: string): Promise<PlainTokens | null> {
     const doc = await this.accounts.findOne({ _id: accountId });
     if (!doc) return null;

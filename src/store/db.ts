@@ -5,6 +5,7 @@
 import type { Collection, Db, Document, IndexDescription } from 'mongodb';
 import type { DataCenter } from '../cronofy/types.js';
 import type { SyncKind, SyncState } from '../domain.js';
+import type { CursorAdvance, ProfileUpdate, WebhookMessageType } from '../webhooks/messages.js';
 import type { CalendarDoc } from './calendars-repo.js';
 import { type ChangeDoc, type FeedHeadDoc, feedMark } from './change-feed.js';
 import type { EventDoc } from './event-mapping.js';
@@ -107,6 +108,77 @@ export interface ReconciliationRecord {
   chain?: { pagesRead: number; current: number; total: number };
 }
 
+/** `active`: delivering; `paused`: a message failed for the whole retry window (resume or replay). */
+export type WebhookState = 'active' | 'paused';
+
+export interface WebhookDoc {
+  _id: string; // webhook id
+  url: string;
+  /** null: every account. */
+  accountIds: string[] | null;
+  description: string | null;
+  /** `whsec_...`, encrypted with the token key, bound to the webhook id. */
+  secret: EncryptedValue;
+  state: WebhookState;
+  pausedReason: string | null;
+  /** When the message that paused it first failed. */
+  failingSince: Date | null;
+  pausedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A message built and stored before its first attempt; retries send exactly this. */
+export interface PendingWebhookMessage {
+  msgId: string;
+  type: WebhookMessageType;
+  /** The body as sent: the signed bytes. */
+  body: string;
+  /** `webhook-timestamp` of its first attempt (retries re-sign with their own time; see sender.ts). */
+  createdAt: Date;
+  advance: CursorAdvance;
+  /** The cursor generation it was built in (a replay bumps it). */
+  generation: number;
+  attempts: number;
+}
+
+export interface WebhookCursorDoc {
+  _id: string; // `${webhookId}:${accountId}`
+  webhookId: string;
+  accountId: string;
+  /** The change feed's cursor after the last acknowledged change; null: the beginning. */
+  feedCursor: string | null;
+  /** The last acknowledged `account_updates` seq (0: none). */
+  updatesSeq: number;
+  generation: number;
+  pending: PendingWebhookMessage | null;
+  deliveredAt: Date | null;
+  createdAt: Date;
+}
+
+export interface WebhookDeliveryDoc {
+  webhookId: string;
+  accountId: string;
+  msgId: string;
+  type: WebhookMessageType;
+  /** 1 for a message's first attempt. */
+  attempt: number;
+  /** The HTTP status, or null when there was none (timeout, network error). */
+  status: number | null;
+  error: string | null;
+  latencyMs: number;
+  at: Date;
+}
+
+export interface AccountUpdateDoc {
+  accountId: string;
+  seq: number;
+  state: string;
+  reason: string | null;
+  profiles?: ProfileUpdate[];
+  at: Date;
+}
+
 /** sync_runs are an operational log; they expire so the collection cannot grow without bound. */
 export const SYNC_RUN_TTL_SECONDS = 30 * 86_400;
 
@@ -116,6 +188,10 @@ export interface Collections {
   syncRuns: Collection<SyncRunDoc>;
   oauthNonces: Collection<OAuthNonceDoc>;
   calendars: Collection<CalendarDoc>;
+  webhooks: Collection<WebhookDoc>;
+  webhookCursors: Collection<WebhookCursorDoc>;
+  webhookDeliveries: Collection<WebhookDeliveryDoc>;
+  accountUpdates: Collection<AccountUpdateDoc>;
   changes: Collection<ChangeDoc>;
   feedHeads: Collection<FeedHeadDoc>;
 }
@@ -127,6 +203,10 @@ export function collections(db: Db): Collections {
     syncRuns: db.collection<SyncRunDoc>('sync_runs'),
     oauthNonces: db.collection<OAuthNonceDoc>('oauth_nonces'),
     calendars: db.collection<CalendarDoc>('calendars'),
+    webhooks: db.collection<WebhookDoc>('webhooks'),
+    webhookCursors: db.collection<WebhookCursorDoc>('webhook_cursors'),
+    webhookDeliveries: db.collection<WebhookDeliveryDoc>('webhook_deliveries'),
+    accountUpdates: db.collection<AccountUpdateDoc>('account_updates'),
     changes: db.collection<ChangeDoc>('changes'),
     feedHeads: db.collection<FeedHeadDoc>('feed_heads'),
   };
@@ -189,6 +269,15 @@ export async function ensureIndexes(db: Db): Promise<{ ttl: boolean }> {
   await create(c.calendars, [
     { key: { accountId: 1, calendarId: 1 }, name: 'account_calendar', unique: true },
   ]);
+  // Webhooks: by creation for the list; cursors of one webhook (delete, status); recent attempts of
+  // one webhook, newest first, and by age for pruning; an account's updates in seq order, one per seq.
+  await create(c.webhooks, [{ key: { createdAt: 1 }, name: 'created' }]);
+  await create(c.webhookCursors, [{ key: { webhookId: 1, accountId: 1 }, name: 'webhook_account' }]);
+  await create(c.webhookDeliveries, [
+    { key: { webhookId: 1, at: -1 }, name: 'webhook_at' },
+    { key: { at: 1 }, name: 'at' },
+  ]);
+  await create(c.accountUpdates, [{ key: { accountId: 1, seq: 1 }, name: 'account_seq', unique: true }]);
   // Expiry of used OAuth nonces; FerretDB v1 has no TTL: OAuthNoncesRepo also removes expired ones.
   await c.oauthNonces
     .createIndex({ expiresAt: 1 }, { name: 'ttl_expires', expireAfterSeconds: 0 })

@@ -1,5 +1,5 @@
 /**
- * The custom search attributes the account workflow maintains, defined once: the workflow upserts
+ * The custom search attributes the account and webhook delivery workflows maintain, defined once: the workflow upserts
  * them, the API starts workflows with them and queries by them, and the dev-server setup and
  * docker-compose register them (names and types must match what is declared here).
  */
@@ -9,10 +9,16 @@ export const CronofyAccountId = defineSearchAttributeKey('CronofyAccountId', 'KE
 /** One of `SYNC_STATES`: query `CronofySyncState = "degraded"` in the Web UI. */
 export const CronofySyncState = defineSearchAttributeKey('CronofySyncState', 'KEYWORD');
 export const CronofyLastSyncAt = defineSearchAttributeKey('CronofyLastSyncAt', 'DATETIME');
+/** Webhook delivery workflows: the webhook (`CronofyWebhookId = "wh_..."`), with `CronofyAccountId`. */
+export const CronofyWebhookId = defineSearchAttributeKey('CronofyWebhookId', 'KEYWORD');
+/** `delivering`, `idle`, `failing` (retrying a message), `paused` (retry window ran out). */
+export const CronofyWebhookState = defineSearchAttributeKey('CronofyWebhookState', 'KEYWORD');
 
 /** The same attributes as the `temporal` CLI names their types (`--search-attribute Name=Type`). */
 export const SEARCH_ATTRIBUTE_CLI_TYPES = {
   CronofyAccountId: 'Keyword',
   CronofySyncState: 'Keyword',
   CronofyLastSyncAt: 'Datetime',
+  CronofyWebhookId: 'Keyword',
+  CronofyWebhookState: 'Keyword',
 } as const;

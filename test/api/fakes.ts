@@ -234,6 +234,7 @@ export async function fakeAdminApp(
       syncRuns,
       cronofy: cronofy as unknown as AdminDeps['cronofy'],
       oauthNonces,
+      webhookApi: fakeWebhookApi(),
       ...opts.deps,
     },
   });
@@ -293,4 +294,31 @@ export async function call(
     ...(opts.body === undefined ? {} : { payload: opts.body as object }),
   });
   return { status: res.statusCode, body: res.body ? (res.json() as Json) : {}, headers: res.headers };
+}
+
+/** The webhook routes' collaborators, empty: enough to serve (and document) the routes. */
+export function fakeWebhookApi(): NonNullable<AdminDeps['webhookApi']> {
+  return {
+    webhooks: {
+      create: vi.fn(async () => {
+        throw new Error('not in the fakes');
+      }),
+      get: vi.fn(async () => null),
+      list: vi.fn(async () => []),
+      delete: vi.fn(async () => false),
+      activate: vi.fn(async () => false),
+    },
+    cursors: {
+      forWebhook: vi.fn(async () => []),
+      replay: vi.fn(async () => undefined),
+      deleteWebhook: vi.fn(async () => 0),
+    },
+    deliveries: { recent: vi.fn(async () => []), deleteWebhook: vi.fn(async () => 0) },
+    workflows: {
+      changed: vi.fn(async () => undefined),
+      resume: vi.fn(async () => undefined),
+      stop: vi.fn(async () => false),
+    },
+    liveAccountIds: vi.fn(async () => []),
+  };
 }

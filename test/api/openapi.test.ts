@@ -68,6 +68,17 @@ describe('the OpenAPI document', () => {
     });
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual(expect.arrayContaining(['listAccounts', 'getAccountStatus', 'receiveNotification']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'createWebhook',
+        'listWebhooks',
+        'getWebhook',
+        'deleteWebhook',
+        'listWebhookDeliveries',
+        'replayWebhook',
+        'resumeWebhook',
+      ]),
+    );
   });
 
   it('describes every response (no "Default Response")', () => {
@@ -93,6 +104,12 @@ describe('the OpenAPI document', () => {
         'SyncResult',
         'CronofyNotification',
         'Readiness',
+        'Webhook',
+        'WebhookDetail',
+        'WebhookCreated',
+        'WebhookDeliveries',
+        'EventsChangedMessage',
+        'AccountUpdatedMessage',
       ]),
     );
     const schemaOf = (path: string, method: string, code: string, type = 'application/json') =>
@@ -101,6 +118,11 @@ describe('the OpenAPI document', () => {
       $ref: '#/components/schemas/AccountStatus',
     });
     expect(schemaOf('/accounts/{accountId}', 'get', '404')).toEqual({ $ref: '#/components/schemas/Error' });
+    expect(schemaOf('/webhooks', 'post', '201')).toEqual({ $ref: '#/components/schemas/WebhookCreated' });
+    expect(schemaOf('/webhooks/{id}', 'get', '200')).toEqual({ $ref: '#/components/schemas/WebhookDetail' });
+    expect(schemaOf('/webhooks/{id}/deliveries', 'get', '200')).toEqual({
+      $ref: '#/components/schemas/WebhookDeliveries',
+    });
     expect(schemaOf('/accounts', 'get', '200')).toEqual({ $ref: '#/components/schemas/AccountsPage' });
     expect(schemaOf('/readyz', 'get', '503')).toEqual({ $ref: '#/components/schemas/Readiness' });
     expect(schemaOf('/readyz/receiver', 'get', '503')).toEqual({

@@ -83,6 +83,14 @@ const WIRING: Record<string, { api: Wiring; worker: Wiring }> = {
   WORKER_MAX_CACHED_WORKFLOWS: { api: 'absent', worker: 'env' },
   WORKER_MAX_CONCURRENT_ACTIVITIES: { api: 'absent', worker: 'env' },
   FEED_RETENTION: { api: 'absent', worker: 'env' },
+  // Webhooks: the API starts delivery workflows with the retry settings (and the request timeout);
+  // the worker starts them too, and delivers (batch size, rate limit).
+  WEBHOOK_RETRY_WINDOW: both,
+  WEBHOOK_RETRY_INITIAL_INTERVAL: both,
+  WEBHOOK_RETRY_MAX_INTERVAL: both,
+  WEBHOOK_TIMEOUT: both,
+  WEBHOOK_MAX_CHANGES: { api: 'absent', worker: 'env' },
+  WEBHOOK_RATE_LIMIT: { api: 'absent', worker: 'env' },
 };
 /**
  * Passed through like their table entry says (`…_DATA` for inline PEM) without a row of their own:

@@ -30,6 +30,8 @@ describe('run-wide Temporal dev server', () => {
         CronofyAccountId: KEYWORD,
         CronofySyncState: KEYWORD,
         CronofyLastSyncAt: DATETIME,
+        CronofyWebhookId: KEYWORD,
+        CronofyWebhookState: KEYWORD,
       });
     } finally {
       await connection.close();

@@ -17,6 +17,7 @@ import type { OAuthNoncesRepo } from '../../store/oauth-nonces-repo.js';
 import type { SyncRunsRepo } from '../../store/sync-runs-repo.js';
 import type { AccountWorkflows } from '../../temporal/account-workflows.js';
 import { ApiError, isTemporalUnreachable, notFound, temporalUnavailable } from '../api-error.js';
+import type { WebhookApiDeps } from './webhooks.js';
 
 export interface AdminDeps {
   config: Config;
@@ -42,6 +43,8 @@ export interface AdminDeps {
   ) => Pick<CronofyClient, 'exchangeCode' | 'revokeToken' | 'userInfo' | 'refreshToken' | 'closeChannel'>;
   /** Used OAuth state nonces: each state reaches the callback once. */
   oauthNonces: Pick<OAuthNoncesRepo, 'use'>;
+  /** The webhook routes' collaborators; without them the webhook routes are not served. */
+  webhookApi?: WebhookApiDeps;
   /** How long `POST /accounts/:id/sync?wait=true` waits before answering 202 "running". */
   syncWaitMs?: number;
   /** A Temporal call taking longer than this answers 503 (the status query falls back to MongoDB). */
