@@ -4,10 +4,10 @@
  * moves, deletions and a burst, what the example holds equals the live events in `events`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/lib/servers.js';
 import type { SimAccount } from '../../src/simulator/index.js';
 import { quiet, registerAndSync } from '../support/accounts.js';
 import { ADMIN_TOKEN, eventually, type Stack, startStack } from '../support/stack.js';
@@ -50,7 +50,9 @@ describe('README consumer examples', () => {
       );
     }
     await registerAndSync(stack, account);
-    dir = mkdtempSync(path.join(tmpdir(), 'readme-example-'));
+    const artifacts = path.resolve(import.meta.dirname, '../../test-artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    dir = mkdtempSync(path.join(artifacts, 'readme-example-'));
   });
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
@@ -59,7 +61,7 @@ describe('README consumer examples', () => {
   });
 
   /** Changes of every kind, then waits until the service has read them all. */
-  async function changeEverything(tag: string) {
+  async function changeEverything(tag: string, deleteUid: string) {
     const id = account.accountId;
     const at = (d: number) => ({
       start: iso(Date.now() + d * DAY),
@@ -83,7 +85,7 @@ describe('README consumer examples', () => {
       summary: 'first 1',
       ...at(9),
     }); // moved
-    stack.sim.deleteEvent(id, 'first-2');
+    stack.sim.deleteEvent(id, deleteUid);
     for (let i = 0; i < 30; i++) {
       stack.sim.upsertEvent(id, {
         calendar_id: 'cal_work',
@@ -112,13 +114,19 @@ describe('README consumer examples', () => {
     return new Map(docs.map((d) => [d.eventUid as string, d.summary as string | null]));
   }
 
-  it('the feed consumer ends holding the live events', async () => {
-    const file = path.join(dir, 'feed-consumer.mjs');
-    writeFileSync(file, readmeExample('feed-consumer.mjs'));
+  /**
+   * Runs a README example as written, from a file inside the repository (so `standardwebhooks`
+   * resolves from its node_modules); `held` follows the changes it prints, by eventUid.
+   */
+  function runExample(name: string, env: Record<string, string>) {
+    const file = path.join(dir, name);
+    writeFileSync(file, readmeExample(name));
     const held = new Map<string, string | null>();
+    const printed: Record<string, unknown>[] = [];
     let output = '';
+    let stderr = '';
     const child = spawn(process.execPath, [file], {
-      env: { ...process.env, CRONOFY_SYNC_URL: stack.apiUrl, ADMIN_TOKEN, ACCOUNT_ID: account.accountId },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -127,27 +135,61 @@ describe('README consumer examples', () => {
       const lines = output.split('\n');
       output = lines.pop() ?? '';
       for (const line of lines) {
-        const c = JSON.parse(line) as { op: string; eventUid: string; summary: string | null };
+        const c = JSON.parse(line) as { op?: string; eventUid: string; summary: string | null };
+        printed.push(c);
         if (c.op === 'delete') held.delete(c.eventUid);
-        else held.set(c.eventUid, c.summary);
+        else if (c.op === 'upsert') held.set(c.eventUid, c.summary);
       }
     });
-    let stderr = '';
     child.stderr?.on('data', (b: Buffer) => {
       stderr += b.toString();
     });
+    return { held, printed, stderr: () => stderr };
+  }
 
-    await changeEverything('feed');
+  async function expectHolding(held: Map<string, string | null>, stderr: () => string) {
     const want = await liveEvents();
-    expect(want.size).toBe(5 - 1 + 1 + 30);
     await eventually(
       async () => JSON.stringify([...held].sort()) === JSON.stringify([...want].sort()),
-      20_000,
+      30_000,
       'the example holds the live events',
     ).catch((err: unknown) => {
-      throw new Error(`${String(err)}; example stderr: ${stderr}`);
+      throw new Error(`${String(err)}; example stderr: ${stderr()}`);
     });
-    expect(held.get('first-0')).toBe('feed edited');
-    expect(held.has('first-2')).toBe(false);
+  }
+
+  it('the feed consumer ends holding the live events', async () => {
+    const ex = runExample('feed-consumer.mjs', {
+      CRONOFY_SYNC_URL: stack.apiUrl,
+      ADMIN_TOKEN,
+      ACCOUNT_ID: account.accountId,
+    });
+    await changeEverything('feed', 'first-2');
+    expect((await liveEvents()).size).toBe(5 - 1 + 1 + 30);
+    await expectHolding(ex.held, ex.stderr);
+    expect(ex.held.get('first-0')).toBe('feed edited');
+    expect(ex.held.has('first-2')).toBe(false);
+  });
+
+  it('the webhook receiver verifies every delivery and ends holding the live events', async () => {
+    const port = await freePort();
+    const created = await stack.admin('POST', '/webhooks', {
+      url: `http://127.0.0.1:${port}/`,
+      accountIds: [account.accountId],
+    });
+    expect(created.status).toBe(201);
+    const { id, secret } = created.body as { id: string; secret: string };
+    const ex = runExample('webhook-receiver.mjs', { WEBHOOK_SECRET: secret, PORT: String(port) });
+    await changeEverything('hook', 'first-3');
+    await expectHolding(ex.held, ex.stderr);
+    expect(ex.held.get('first-0')).toBe('hook edited');
+    expect(ex.held.has('first-3')).toBe(false);
+    // Every attempt it answered was verified (a bad signature would be 401).
+    const deliveries = await stack.admin('GET', `/webhooks/${id}/deliveries`);
+    const statuses = (deliveries.body as { deliveries: { status: number | null }[] }).deliveries.map(
+      (d) => d.status,
+    );
+    expect(statuses).not.toContain(401);
+    expect(statuses).toContain(204);
   });
 });
