@@ -16,16 +16,13 @@
  * At the end the subscriber's copy (built only from what it acknowledged) is compared with
  * `events`: 0 missing, 0 stale, 0 phantom, 0 out of order are goals too.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Webhook } from 'standardwebhooks';
 import { eventually, sleep } from '../scripts/lib/wait.js';
-import { type ChangeJson, DownstreamCopy } from './lib/downstream-copy.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
 import { paced, pool } from './lib/pace.js';
 import { type BenchStack, startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, summarize } from './lib/stats.js';
+import { type Subscriber, startSubscriber } from './lib/webhook-subscriber.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name]);
@@ -33,66 +30,6 @@ const num = (name: string, fallback: number) => {
 };
 
 const GOAL_P99_MS = 1_000;
-
-interface Delivery {
-  accountId: string;
-  changes: ChangeJson[];
-  receivedAt: number;
-}
-
-/** The subscriber: verifies, records, and answers 204 — or 503 while `failing`. */
-function startSubscriber(secret: () => string) {
-  const stats = { messages: 0, acknowledged: 0, refused: 0, badSignatures: 0, redelivered: 0 };
-  const delivered: Delivery[] = [];
-  const seenIds = new Set<string>();
-  const copy = new DownstreamCopy();
-  let failing = false;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      stats.messages += 1;
-      let msg: { type: string; accountId: string; changes?: ChangeJson[] };
-      try {
-        msg = new Webhook(secret()).verify(body, req.headers as Record<string, string>) as typeof msg;
-      } catch {
-        stats.badSignatures += 1;
-        res.writeHead(401).end();
-        return;
-      }
-      if (failing) {
-        stats.refused += 1;
-        res.writeHead(503).end();
-        return;
-      }
-      const id = String(req.headers['webhook-id']);
-      if (seenIds.has(id)) stats.redelivered += 1;
-      seenIds.add(id);
-      stats.acknowledged += 1;
-      if (msg.type === 'events.changed' && msg.changes) {
-        delivered.push({ accountId: msg.accountId, changes: msg.changes, receivedAt: Date.now() });
-        copy.apply(msg.accountId, msg.changes);
-      }
-      res.writeHead(204).end();
-    });
-  });
-  return {
-    stats,
-    delivered,
-    copy,
-    setFailing(v: boolean) {
-      failing = v;
-    },
-    async listen(): Promise<string> {
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-type Subscriber = ReturnType<typeof startSubscriber>;
 
 /** Per change delivered in `from..`: 2xx time − `syncedAt`, and whether its uid matches `prefix`. */
 function latencies(sub: Subscriber, from: number, prefix: string): number[] {

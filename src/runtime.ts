@@ -27,7 +27,7 @@ import { CalendarsRepo } from './store/calendars-repo.js';
 import { ChangeFeed } from './store/change-feed.js';
 import { collections, ensureIndexes, markEventsWithoutFeedEntry, pruneSyncRuns } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
-import { startFeedRetention } from './store/feed-retention.js';
+import { startRetention } from './store/retention.js';
 import { SyncRunsRepo } from './store/sync-runs-repo.js';
 import { TokenCrypto } from './store/token-crypto.js';
 import { WebhookCursorsRepo } from './store/webhook-cursors-repo.js';
@@ -426,7 +426,11 @@ export async function startWorker(
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
-  const feedRetention = startFeedRetention(feed, config.feedRetentionMs, log);
+  const feedRetention = startRetention(
+    [(cutoff) => feed.pruneAll(cutoff), (cutoff) => accountUpdates.prune(cutoff)],
+    config.feedRetentionMs,
+    log,
+  );
   const done = runBoth().finally(async () => {
     clearInterval(pruner);
     webhookWaker.close();

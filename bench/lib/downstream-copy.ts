@@ -35,16 +35,27 @@ export interface CopyComparison {
 export class DownstreamCopy {
   private readonly accounts = new Map<string, Map<string, CopiedEvent>>();
   private readonly lastSeq = new Map<string, number>();
-  /** Changes applied; of those, ones whose seq was not above the account's last (out of order or repeated). */
+  private readonly seen = new Map<string, Set<number>>();
+  /** Changes applied (each seq once, in order). */
   applied = 0;
+  /** A seq below the account's last that had never come: it arrived after a later one. */
   outOfOrder = 0;
+  /** A seq that had come before (at-least-once delivery: harmless, skipped). */
+  repeated = 0;
 
   apply(accountId: string, changes: readonly ChangeJson[]): void {
     const copy = this.accounts.get(accountId) ?? new Map<string, CopiedEvent>();
     this.accounts.set(accountId, copy);
+    const seen = this.seen.get(accountId) ?? new Set<number>();
+    this.seen.set(accountId, seen);
     for (const ch of changes) {
       const last = this.lastSeq.get(accountId) ?? 0;
-      if (ch.seq <= last) {
+      if (seen.has(ch.seq)) {
+        this.repeated += 1;
+        continue;
+      }
+      seen.add(ch.seq);
+      if (ch.seq < last) {
         this.outOfOrder += 1;
         continue;
       }

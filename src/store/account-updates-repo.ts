@@ -60,6 +60,23 @@ export class AccountUpdatesRepo {
     }));
   }
 
+  /**
+   * Retention (FEED_RETENTION, with the change feed): entries older than `cutoff` go, except each
+   * account's latest (the next entry's seq continues from it). A webhook that far behind is paused
+   * anyway, its feed cursor being past the feed's retention.
+   */
+  async prune(cutoff: Date): Promise<{ accountUpdates: number }> {
+    let n = 0;
+    const ids = (await this.updates.distinct('accountId', { at: { $lt: cutoff } })) as string[];
+    for (const accountId of ids) {
+      const last = await this.last(accountId);
+      if (!last) continue;
+      n += (await this.updates.deleteMany({ accountId, at: { $lt: cutoff }, seq: { $lt: last.seq } }))
+        .deletedCount;
+    }
+    return { accountUpdates: n };
+  }
+
   async deleteAccount(accountId: string): Promise<number> {
     return (await this.updates.deleteMany({ accountId })).deletedCount;
   }

@@ -107,6 +107,18 @@ describe('chaos: the service converges with Cronofy after faults of every kind',
     expect(feed.outOfOrder).toBe(0);
     expect(feed.pendingMarks).toBe(0);
     expect(feed.changes).toBeGreaterThan(0);
+    // So does a webhook receiver subscribed to every account, verifying every signature, after
+    // an outage of its own (503s while the service's receiver was down) and the worker kill.
+    const hook = report.downstream.webhook;
+    expect({ missing: hook.missing, stale: hook.stale, phantom: hook.phantom }).toEqual({
+      missing: 0,
+      stale: 0,
+      phantom: 0,
+    });
+    expect(hook.outOfOrder).toBe(0);
+    expect(hook.badSignatures).toBe(0);
+    expect(hook.refused).toBeGreaterThan(0);
+    expect(hook.changes).toBeGreaterThan(0);
 
     // Not vacuous: the work and every fault happened.
     const f = report.faults;

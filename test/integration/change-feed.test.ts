@@ -8,6 +8,7 @@ import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CronofyEvent } from '../../src/cronofy/types.js';
 import { createMetrics } from '../../src/metrics.js';
+import { AccountUpdatesRepo } from '../../src/store/account-updates-repo.js';
 import {
   ChangeFeed,
   CursorExpiredError,
@@ -18,7 +19,7 @@ import { InvalidCursorError } from '../../src/store/cursor.js';
 import { collections, ensureIndexes, markEventsWithoutFeedEntry } from '../../src/store/db.js';
 import { type PublicEvent, publicEvent } from '../../src/store/events-query.js';
 import { EventsRepo } from '../../src/store/events-repo.js';
-import { startFeedRetention } from '../../src/store/feed-retention.js';
+import { startRetention } from '../../src/store/retention.js';
 import { testMongoUri, uniqueName } from '../support/env.js';
 
 let client: MongoClient;
@@ -362,7 +363,7 @@ describe('retention', () => {
     await expect(feed.read(a, '1')).rejects.toBeInstanceOf(CursorExpiredError);
   });
 
-  it("the worker's retention run prunes every account behind the retention, measured from its clock", async () => {
+  it("the worker's retention run prunes every account's feed and account updates behind the retention, measured from its clock", async () => {
     const a = acct();
     const b = acct();
     const old = new Date('2026-10-01T00:00:00Z');
@@ -370,9 +371,14 @@ describe('retention', () => {
       await repo.writePage(id, [ev('s1')], old);
       await repo.writePage(id, [ev('s1', { summary: 'v2', updated: '2026-11-01T11:00:00Z' })], old);
     }
+    // The account updates webhooks deliver: kept as long, the latest of each account always.
+    const updates = new AccountUpdatesRepo(c.accountUpdates);
+    for (const state of ['degraded', 'active'] as const) {
+      await updates.append({ accountId: a, state, at: old });
+    }
     const logged: unknown[] = [];
-    const retention = startFeedRetention(
-      feed,
+    const retention = startRetention(
+      [(cutoff) => feed.pruneAll(cutoff), (cutoff) => updates.prune(cutoff)],
       30 * 86_400_000,
       { info: (o: unknown) => logged.push(o), warn: () => undefined },
       { now: () => new Date('2026-11-30T00:00:00Z') },
@@ -380,5 +386,6 @@ describe('retention', () => {
     await retention.stop();
     for (const id of [a, b]) expect((await follow(id)).seen.map((ch) => ch.seq)).toEqual([2]);
     expect(logged).toContainEqual(expect.objectContaining({ entries: expect.any(Number) }));
+    expect((await updates.after(a, 0, 10)).map((u) => [u.seq, u.state])).toEqual([[2, 'active']]);
   });
 });

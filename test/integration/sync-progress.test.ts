@@ -65,11 +65,12 @@ describe('sync progress in the status', () => {
 
     const mid = await eventually(
       async () => {
+        // Page 1 written (the sync run shows 0 pages from its start until then).
         const s = await status();
-        return s.progress ? s : null;
+        return (s.progress?.['pagesDone'] as number | undefined) === 1 ? s : null;
       },
       20_000,
-      'progress of the initial full sync',
+      'progress of the initial full sync after its first page',
     );
     expect(mid.running).toBe('full');
     expect(mid.progress).toEqual({

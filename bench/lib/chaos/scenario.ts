@@ -48,6 +48,7 @@ import type { DriftCounts } from '../../../src/store/events-repo.js';
 import { bundleWorkflows } from '../../../src/worker.js';
 import { type AccountStatus, workflowIdFor } from '../../../src/workflows/messages.js';
 import { type CopyComparison, followFeed } from '../downstream-copy.js';
+import { startSubscriber } from '../webhook-subscriber.js';
 import { compareManyWithTruth } from './compare.js';
 import { mulberry32, type Rng } from './prng.js';
 import { type ProcessExit, ServiceProcess } from './service.js';
@@ -179,6 +180,14 @@ export interface ChaosReport {
    */
   downstream: {
     feed: CopyComparison & { changes: number; outOfOrder: number; pages: number; pendingMarks: number };
+    /** A webhook subscribed to every account, its receiver verifying every signature. */
+    webhook: CopyComparison & {
+      changes: number;
+      outOfOrder: number;
+      messages: number;
+      badSignatures: number;
+      refused: number;
+    };
   };
   /** At the end, before the final full sync: what the world looks like, for the comparison's scope. */
   world: {
@@ -473,6 +482,9 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
     DEBOUNCE_MAX: '2s',
     CHANNEL_CHECK_INTERVAL: o.channelCheckInterval ?? '3s',
     SYNC_RETRY_WINDOW: '10m',
+    // Webhook retries close together, so the subscriber's outage below is retried within the run.
+    WEBHOOK_RETRY_INITIAL_INTERVAL: '500ms',
+    WEBHOOK_RETRY_MAX_INTERVAL: '3s',
     // Far away: what converges here must converge without the periodic full sync.
     FULL_SYNC_INTERVAL: '7d',
     WINDOW_EDGE_INTERVAL: '7d',
@@ -544,6 +556,8 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
   let stopOps = false;
   let opsLoop: Promise<void> = Promise.resolve();
   let feedFollower: ReturnType<typeof followFeed> | undefined;
+  let webhookSecret = '';
+  const subscriber = startSubscriber(() => webhookSecret);
 
   try {
     writeFileSync(bundleFile, (await bundleWorkflows()).code);
@@ -655,6 +669,10 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       intervalMs: 500,
       limit: 40,
     });
+    // ... and a webhook receiver, subscribed to every account, verifying every signature.
+    const hook = await admin('POST', '/webhooks', { url: await subscriber.listen(), description: 'chaos' });
+    if (hook.status !== 201) throw new Error(`POST /webhooks: ${hook.status} ${JSON.stringify(hook.body)}`);
+    webhookSecret = (hook.body as { secret: string }).secret;
     await eventually(
       async () => {
         const synced = await syncRuns.distinct('accountId', { kind: 'full', outcome: 'succeeded' });
@@ -793,10 +811,12 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
       mark(`receiver down for ${channelRetryWindowMs + 3_000} ms, after a change on every account`);
       t = Date.now();
       await api.stop();
+      subscriber.setFailing(true); // the webhook receiver is down as long (503)
       mark(`API stopped (SIGTERM) in ${Date.now() - t} ms`);
       for (const a of accounts) world.operate(sweepRng, a.accountId, 'update');
       await sleep(channelRetryWindowMs + 3_000);
       const restarting = Date.now();
+      subscriber.setFailing(false);
       await api.start();
       mark(`API started in ${Date.now() - restarting} ms`);
       receiverDownMs += Date.now() - t;
@@ -1015,6 +1035,23 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
         `[chaos] the feed consumer's copy differs:\n  ${feedCompared.differences.slice(0, 20).join('\n  ')}`,
       );
     }
+    // The webhook receiver: everything delivered (retries of the outage included) before comparing.
+    const ids = accounts.map((a) => a.accountId);
+    await eventually(
+      async () => {
+        const c = await subscriber.copy.compare(db, ids);
+        return c.missing + c.stale + c.phantom === 0;
+      },
+      60_000,
+      'the webhook receiver holding what events holds',
+      1_000,
+    ).catch(() => undefined);
+    const hookCompared = await subscriber.copy.compare(db, ids);
+    if (hookCompared.differences.length > 0) {
+      o.log(
+        `[chaos] the webhook receiver's copy differs:\n  ${hookCompared.differences.slice(0, 20).join('\n  ')}`,
+      );
+    }
     const downstream: ChaosReport['downstream'] = {
       feed: {
         missing: feedCompared.missing,
@@ -1024,6 +1061,16 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
         outOfOrder: feedFollower.copy.outOfOrder,
         pages: feedFollower.stats.pages,
         pendingMarks: await db.collection('events').countDocuments({ feedState: 'pending' }),
+      },
+      webhook: {
+        missing: hookCompared.missing,
+        stale: hookCompared.stale,
+        phantom: hookCompared.phantom,
+        changes: subscriber.copy.applied,
+        outOfOrder: subscriber.copy.outOfOrder,
+        messages: subscriber.stats.messages,
+        badSignatures: subscriber.stats.badSignatures,
+        refused: subscriber.stats.refused,
       },
     };
     const driftTotal = fullSync.drift.inserted + fullSync.drift.changed + fullSync.drift.tombstoned;
@@ -1152,6 +1199,7 @@ export async function runChaos(servers: ChaosServers, o: ChaosOptions): Promise<
     stopOps = true;
     await opsLoop.catch(() => undefined);
     await feedFollower?.stop();
+    await subscriber.close();
     await Promise.allSettled([api.close(), worker.close(), temporalClient?.connection.close()]);
     await sim.stop().catch(() => undefined);
     await mongo
