@@ -1304,5 +1304,13 @@ export function reportRows(r: ChaosReport): [string, string][] {
       'missing / stale / phantom after the full sync',
       `${fs.divergenceAfter.missing} / ${fs.divergenceAfter.stale} / ${fs.divergenceAfter.phantom}`,
     ],
+    [
+      'change-feed consumer (over HTTP, through every fault) against `events`: missing / stale / phantom; out of order; changes read; unflushed marks',
+      `**${r.downstream.feed.missing} / ${r.downstream.feed.stale} / ${r.downstream.feed.phantom}**; ${r.downstream.feed.outOfOrder}; ${r.downstream.feed.changes} in ${r.downstream.feed.pages} pages; ${r.downstream.feed.pendingMarks}`,
+    ],
+    [
+      'webhook receiver (verifying every signature, down with the receiver) against `events`: missing / stale / phantom; out of order; changes; messages (refused while down); bad signatures',
+      `**${r.downstream.webhook.missing} / ${r.downstream.webhook.stale} / ${r.downstream.webhook.phantom}**; ${r.downstream.webhook.outOfOrder}; ${r.downstream.webhook.changes}; ${r.downstream.webhook.messages} (${r.downstream.webhook.refused}); ${r.downstream.webhook.badSignatures}`,
+    ],
   ];
 }
