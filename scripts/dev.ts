@@ -5,13 +5,16 @@
  *   MongoDB-protocol server        27017         (mongod or FerretDB; data in .data/dev/mongo/)
  *   Cronofy simulator              3001          (in memory; control API under /_sim/)
  *   the service (API + worker)     3000          (in this process, LOCAL_MODE=1)
+ *   sample webhook receiver        3002          (in this process; scripts/lib/sample-webhook-receiver.ts)
  *
  * A default port that is taken is replaced by a free one; the banner prints what was used. The
  * client secret, token encryption key and admin token are generated once and kept in
  * .data/dev/secrets.json, so restarts reuse them. Each start begins with an empty Temporal and
  * MongoDB state, because the simulator's calendars, tokens and channels live in memory and die
  * with it; a demo account ("demo") is then created in the simulator and registered with
- * `POST /accounts`. `.data/dev/stack.json` describes the running stack (scripts/demo-changes.ts
+ * `POST /accounts`. A sample webhook receiver (a downstream service that verifies each delivery
+ * and prints one line per change) is registered with `POST /webhooks` for every account; its lines
+ * are printed here after the banner. `.data/dev/stack.json` describes the running stack (scripts/demo-changes.ts
  * reads it) and is removed on exit.
  *
  *   --demo           also make calendar changes every few seconds (scripts/demo-changes.ts)
@@ -41,6 +44,11 @@ import type { CronofySimulator, SimAccount } from '../src/simulator/index.js';
 import { workflowIdFor } from '../src/workflows/messages.js';
 import { type DemoChanges, type DemoTarget, startDemoChanges } from './demo-changes.js';
 import {
+  registerSampleWebhook,
+  type SampleWebhookReceiver,
+  startSampleWebhookReceiver,
+} from './lib/sample-webhook-receiver.js';
+import {
   assertPortFree,
   findOnPath,
   freePort,
@@ -59,6 +67,7 @@ export const DEFAULT_PORTS = {
   mongo: 27017,
   simulator: 3001,
   service: 3000,
+  webhookReceiver: 3002,
 };
 export const DEMO_ACCOUNT_ID = 'demo';
 export const DEMO_CALENDAR_IDS = ['cal_demo_work', 'cal_demo_personal'];
@@ -132,6 +141,13 @@ export interface DevStack {
   demo: SimAccount | undefined;
   /** Whether the demo account's first full sync finished while starting. */
   demoSynced: boolean;
+  /** The sample webhook receiver, registered for every account; its lines wait for `attach`. */
+  webhookReceiver: SampleWebhookReceiver & { webhookId: string };
+  /**
+   * Where the sample receiver's lines go from now on (lines received before are flushed there
+   * first); until called they are kept.
+   */
+  attachWebhookLog(log: (line: string) => void): void;
   /** Web UI link to the workflow list filtered by `CronofyAccountId`. */
   workflowListUrl(accountId: string): string;
   /** Web UI link to an account's workflow. */
@@ -214,11 +230,14 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const secrets = loadOrCreateSecrets(dataDir);
 
   let stack: Stack<ApiRuntime, WorkerRuntime> | undefined;
+  let receiver: SampleWebhookReceiver | undefined;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await stack?.close();
+    // After the worker: no delivery is in flight any more.
+    await receiver?.close();
     rmSync(path.join(dataDir, 'stack.json'), { force: true });
   };
 
@@ -238,6 +257,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       mongo: await choosePort(DEFAULT_PORTS.mongo, taken, free),
       simulator: await choosePort(DEFAULT_PORTS.simulator, taken, free),
       service: await choosePort(DEFAULT_PORTS.service, taken, free),
+      webhookReceiver: await choosePort(DEFAULT_PORTS.webhookReceiver, taken, free),
     };
 
     const level = process.env.LOG_LEVEL ?? 'info';
@@ -329,6 +349,28 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       }
     }
 
+    // The downstream service: a sample receiver, registered for every account (the demo's first
+    // deliveries, its seeded events, are kept until the banner is out).
+    progress('Starting the sample webhook receiver and registering it (POST /webhooks)...');
+    const held: string[] = [];
+    receiver = await startSampleWebhookReceiver({
+      host: LOOPBACK,
+      port: ports.webhookReceiver,
+      log: (line) => held.push(line),
+    });
+    const registered = await registerSampleWebhook(
+      serviceUrl,
+      secrets.adminToken,
+      receiver.url,
+      'npm run dev: the sample webhook receiver',
+    );
+    receiver.setSecret(registered.secret);
+    const webhookReceiver = Object.assign(receiver, { webhookId: registered.id });
+    const attachWebhookLog = (log: (line: string) => void) => {
+      for (const line of held.splice(0)) log(line);
+      receiver?.setLog(log);
+    };
+
     const dev: DevStack = {
       dataDir,
       secrets,
@@ -341,6 +383,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       serviceUrl,
       demo,
       demoSynced,
+      webhookReceiver,
+      attachWebhookLog,
       workflowListUrl,
       workflowUrl,
       close,
@@ -359,6 +403,7 @@ function describeForFile(s: DevStack) {
     service: { url: s.serviceUrl, docs: `${s.serviceUrl}/docs`, metrics: `${s.serviceUrl}/metrics` },
     adminTokenFile: path.join(s.dataDir, 'secrets.json'),
     simulator: { url: s.sim.url },
+    webhookReceiver: { url: s.webhookReceiver.url, webhookId: s.webhookReceiver.webhookId },
     temporal: {
       address: s.temporal.address,
       namespace: NAMESPACE,
@@ -394,6 +439,7 @@ export function banner(s: DevStack, opts: { logs: 'files' | 'inherit'; demoChang
     `    health, metrics        ${s.serviceUrl}/readyz   ${s.serviceUrl}/metrics`,
     `    admin token            ${s.secrets.adminToken}`,
     `  Cronofy simulator        ${s.sim.url}   (control API: ${s.sim.url}/_sim/...)`,
+    `  Sample webhook receiver  ${s.webhookReceiver.url}   (webhook ${s.webhookReceiver.webhookId}, every account; prints [webhook] lines below)`,
     `  Temporal                 ${s.temporal.address}   namespace ${NAMESPACE}, task queue ${TASK_QUEUE}`,
     `    Web UI                 ${s.temporal.uiUrl}`,
     `    the demo workflow      ${s.workflowListUrl(id)}`,
@@ -409,6 +455,8 @@ export function banner(s: DevStack, opts: { logs: 'files' | 'inherit'; demoChang
           `      -d '${JSON.stringify(event)}'`,
           `  Its status:   curl -s -H 'Authorization: Bearer ${s.secrets.adminToken}' ${s.serviceUrl}/accounts/${id}`,
           `  Its events:   curl -s -H 'Authorization: Bearer ${s.secrets.adminToken}' ${s.serviceUrl}/accounts/${id}/events`,
+          `  Its feed:     curl -s -H 'Authorization: Bearer ${s.secrets.adminToken}' ${s.serviceUrl}/accounts/${id}/changes`,
+          '  Each change reaches the sample webhook receiver, verified, as a "[webhook] ..." line here.',
           opts.demoChanges
             ? '  Demo changes are being made every few seconds (--demo); they are listed below.'
             : '  A stream of changes: npx tsx scripts/demo-changes.ts   (or start with: npm run dev -- --demo)',
@@ -490,6 +538,7 @@ async function main(): Promise<void> {
   });
   if (stopping) return; // a signal arrived while starting; stop() is already running
   console.log(banner(stack, { logs, demoChanges: values.demo === true && stack.demo !== undefined }));
+  stack.attachWebhookLog((line) => console.log(line));
 
   if (values.demo && stack.demo) {
     const target: DemoTarget = {

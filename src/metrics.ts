@@ -7,16 +7,27 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 /** Accounts per state, read from MongoDB's `accounts` collection when Prometheus scrapes. */
 export type AccountCounts = () => Promise<Record<string, number>>;
 
+/** Webhooks per state (`active`, `paused`), read from MongoDB's `webhooks` when Prometheus scrapes. */
+export type WebhookCounts = () => Promise<Record<string, number>>;
+
+/** How one webhook attempt ended (`cronofy_webhook_deliveries_total{outcome}`). */
+export type WebhookAttemptOutcome = 'ok' | 'http_error' | 'timeout' | 'network' | 'cancelled';
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   // Set by the worker role (src/runtime.ts) once it has MongoDB; unset, the gauge has no samples.
   let accountCounts: AccountCounts | undefined;
+  let webhookCounts: WebhookCounts | undefined;
   const m = {
     registry,
     /** Where `cronofy_accounts` reads from; `undefined` stops reading (the worker is closing). */
     setAccountCounts(source: AccountCounts | undefined): void {
       accountCounts = source;
+    },
+    /** Where `cronofy_webhooks` reads from; `undefined` stops reading (the worker is closing). */
+    setWebhookCounts(source: WebhookCounts | undefined): void {
+      webhookCounts = source;
     },
     // Accounts: counted on scrape (a few index-only counts), so the figure is never stale and no
     // timer runs. Every process serving it reports the same totals: aggregate with max, not sum.
@@ -134,6 +145,47 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Change-feed entries removed by retention (kind: superseded, deletion)',
       labelNames: ['kind'] as const,
       registers: [registry],
+    }),
+    // Outbound webhooks (the webhook worker's delivery activity, src/activities/webhooks.ts).
+    webhookDeliveries: new Counter({
+      name: 'cronofy_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome (ok: 2xx; http_error: any other status; timeout: WEBHOOK_TIMEOUT; network: connection refused, DNS, reset; cancelled: the activity was cancelled) and message type',
+      labelNames: ['outcome', 'type'] as const,
+      registers: [registry],
+    }),
+    webhookDeliveryDuration: new Histogram({
+      name: 'cronofy_webhook_delivery_seconds',
+      help: 'Duration of one webhook delivery attempt (the HTTP request, to its answer or failure), by outcome',
+      labelNames: ['outcome'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    webhookChangesDelivered: new Counter({
+      name: 'cronofy_webhook_changes_delivered_total',
+      help: 'Change-feed changes acknowledged by webhook receivers (each events.changed message carries up to WEBHOOK_MAX_CHANGES); a replay delivers them again',
+      registers: [registry],
+    }),
+    webhookLag: new Histogram({
+      name: 'cronofy_webhook_lag_seconds',
+      help: "From a change's changedAt (its write to the change feed) to the receiver's acknowledgement of the message carrying it, one sample per change",
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400],
+      registers: [registry],
+    }),
+    // Webhooks: counted on scrape, like cronofy_accounts; every worker reports the same totals.
+    webhooks: new Gauge({
+      name: 'cronofy_webhooks',
+      help: 'Registered webhooks by state (active, paused), from MongoDB at scrape time; every worker reports the same totals',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      async collect() {
+        if (!webhookCounts) return;
+        try {
+          const counts = await webhookCounts();
+          for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+        } catch {
+          this.reset();
+        }
+      },
     }),
   };
   return m;

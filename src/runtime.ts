@@ -362,6 +362,7 @@ export async function startWorker(
       return l;
     },
     fetch: opts.webhookFetch,
+    metrics,
   });
   // The compiled service loads the bundle `npm run build` wrote; from the sources it bundles now.
   let workflowBundle = opts.workflowBundle ?? prebuiltWorkflowBundle();
@@ -374,6 +375,8 @@ export async function startWorker(
   }
   // `cronofy_accounts` on this process's metrics, counted from `accounts` at each scrape.
   metrics.setAccountCounts(() => accounts.countByState());
+  // `cronofy_webhooks`, likewise counted from `webhooks` at each scrape.
+  metrics.setWebhookCounts(() => webhooks.countByState());
   // A worker that fails to start gives its budget share back at once.
   const worker = await createWorker({
     connection,
@@ -386,6 +389,7 @@ export async function startWorker(
     maxConcurrentActivities: config.worker.maxConcurrentActivities,
   }).catch(async (err: unknown) => {
     metrics.setAccountCounts(undefined);
+    metrics.setWebhookCounts(undefined);
     await budget.stop();
     throw err;
   });
@@ -402,6 +406,7 @@ export async function startWorker(
     });
   } catch (err) {
     metrics.setAccountCounts(undefined);
+    metrics.setWebhookCounts(undefined);
     await budget.stop();
     throw err;
   }
@@ -436,6 +441,7 @@ export async function startWorker(
     webhookWaker.close();
     await feedRetention.stop();
     metrics.setAccountCounts(undefined);
+    metrics.setWebhookCounts(undefined);
     await budget.stop();
     await connection.close().catch(() => undefined);
     await mongo.client.close().catch(() => undefined);

@@ -10,12 +10,13 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RateLimiter } from '../budget/rate-limiter.js';
 import type { WebhookSettings } from '../config.js';
+import type { Metrics } from '../metrics.js';
 import type { AccountUpdatesRepo } from '../store/account-updates-repo.js';
 import type { PendingWebhookMessage, WebhookCursorsRepo } from '../store/webhook-cursors-repo.js';
 import type { WebhookDeliveriesRepo } from '../store/webhook-deliveries-repo.js';
 import { follows, type WebhooksRepo } from '../store/webhooks-repo.js';
 import { type FeedPage, type FeedReader, isCursorExpired } from '../webhooks/feed.js';
-import { nextMessage, serializePayload } from '../webhooks/messages.js';
+import { type EventsChangedPayload, nextMessage, serializePayload } from '../webhooks/messages.js';
 import { newMessageId } from '../webhooks/secret.js';
 import { sendWebhook } from '../webhooks/sender.js';
 
@@ -31,6 +32,11 @@ export interface WebhookActivityDeps {
   limiterFor?: (webhookId: string) => RateLimiter;
   fetch?: typeof fetch;
   now?: () => Date;
+  /** `cronofy_webhook_*`: attempts, their latency, changes acknowledged and their lag. */
+  metrics?: Pick<
+    Metrics,
+    'webhookDeliveries' | 'webhookDeliveryDuration' | 'webhookChangesDelivered' | 'webhookLag'
+  >;
 }
 
 /**
@@ -58,8 +64,31 @@ function activitySignal(): AbortSignal | undefined {
   }
 }
 
+/** The `changedAt` of each change an `events.changed` body carries (none for `account.updated`). */
+function changeTimes(pending: PendingWebhookMessage): Date[] {
+  if (pending.type !== 'events.changed') return [];
+  try {
+    const payload = JSON.parse(pending.body) as EventsChangedPayload;
+    return payload.changes.map((c) => new Date(c.changedAt));
+  } catch {
+    return [];
+  }
+}
+
 export function webhookActivities(deps: WebhookActivityDeps) {
   const now = deps.now ?? (() => new Date());
+  const metrics = deps.metrics;
+
+  /** A 2xx for `pending` at `at`: how many changes reached the receiver, and how late. */
+  function recordAcknowledged(pending: PendingWebhookMessage, at: Date): void {
+    if (!metrics) return;
+    const times = changeTimes(pending);
+    metrics.webhookChangesDelivered.inc(times.length);
+    for (const t of times) {
+      const lag = (at.getTime() - t.getTime()) / 1000;
+      if (Number.isFinite(lag)) metrics.webhookLag.observe(Math.max(0, lag));
+    }
+  }
 
   /** Builds and stores the next message; null when there is none. */
   async function buildNext(
@@ -135,6 +164,9 @@ export function webhookActivities(deps: WebhookActivityDeps) {
         },
         { fetch: deps.fetch, now },
       );
+      const answeredAt = now();
+      metrics?.webhookDeliveries.inc({ outcome: result.outcome, type: pending.type });
+      metrics?.webhookDeliveryDuration.observe({ outcome: result.outcome }, result.latencyMs / 1000);
       await deps.deliveries.record({
         webhookId: t.webhookId,
         accountId: t.accountId,
@@ -152,6 +184,7 @@ export function webhookActivities(deps: WebhookActivityDeps) {
       // False only when a replay moved the cursor meanwhile: the message counts as delivered
       // all the same (the receiver has it), and the next one starts from the replayed position.
       await deps.cursors.acknowledge(cursor._id, pending);
+      recordAcknowledged(pending, answeredAt);
       return { outcome: 'delivered', msgId: pending.msgId };
     },
 

@@ -70,6 +70,16 @@ export class WebhooksRepo {
       .toArray()) as WebhookInfo[];
   }
 
+  /** Webhooks per state, every state present (two index-less counts over a handful of documents). */
+  async countByState(): Promise<Record<WebhookState, number>> {
+    const states: WebhookState[] = ['active', 'paused'];
+    const counts = await Promise.all(states.map((state) => this.webhooks.countDocuments({ state })));
+    return Object.fromEntries(states.map((state, i) => [state, counts[i] ?? 0])) as Record<
+      WebhookState,
+      number
+    >;
+  }
+
   async delete(id: string): Promise<boolean> {
     return (await this.webhooks.deleteOne({ _id: id })).deletedCount === 1;
   }

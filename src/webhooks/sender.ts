@@ -9,6 +9,7 @@
  * receivers deduplicate on.
  */
 import { Webhook } from 'standardwebhooks';
+import type { WebhookAttemptOutcome } from '../metrics.js';
 
 export interface AttemptResult {
   /** The HTTP status, or null when none came (timeout, connection refused, DNS). */
@@ -16,6 +17,11 @@ export interface AttemptResult {
   error: string | null;
   latencyMs: number;
   ok: boolean;
+  /**
+   * How it ended: `ok` (2xx), `http_error` (any other status, redirects included), `timeout`
+   * (`timeoutMs`), `network` (refused, DNS, reset), `cancelled` (the caller's signal).
+   */
+  outcome: WebhookAttemptOutcome;
 }
 
 export interface SendInput {
@@ -67,14 +73,17 @@ export async function sendWebhook(
     return {
       status: res.status,
       ok,
+      outcome: ok ? 'ok' : 'http_error',
       error: ok ? null : `HTTP ${res.status}${text ? `: ${text.slice(0, ERROR_BODY_CHARS)}` : ''}`,
       latencyMs: latency(),
     };
   } catch (err) {
-    const timedOut = timeout.aborted && !input.signal?.aborted;
+    const cancelled = input.signal?.aborted === true;
+    const timedOut = timeout.aborted && !cancelled;
     return {
       status: null,
       ok: false,
+      outcome: timedOut ? 'timeout' : cancelled ? 'cancelled' : 'network',
       error: timedOut ? `timed out after ${input.timeoutMs} ms` : describe(err),
       latencyMs: latency(),
     };

@@ -1,7 +1,7 @@
 /**
  * `npm run dev` as a new user runs it (scripts/dev.ts, on free ports and a data dir of its own):
  * everything comes up, the demo account is registered and synced, a calendar change reaches
- * MongoDB, the banner tells where to look, and Ctrl-C (SIGINT to the process group, as a terminal
+ * MongoDB and, verified, the sample webhook receiver's output, the banner tells where to look, and Ctrl-C (SIGINT to the process group, as a terminal
  * sends it) or SIGTERM stops every process it started.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ interface StackFile {
   pid: number;
   service: { url: string };
   simulator: { url: string };
+  webhookReceiver: { url: string; webhookId: string };
   temporal: { address: string; uiUrl: string };
   mongo: { uri: string; db: string };
   demo: { accountId: string; calendarIds: string[] };
@@ -48,7 +49,12 @@ async function expectAllStopped(child: Child, stack: StackFile): Promise<void> {
   expect(pgrep(dataDir)).toEqual([]);
   expect(() => process.kill(stack.pid, 0)).toThrow();
   expect(existsSync(path.join(dataDir, 'stack.json'))).toBe(false);
-  for (const url of [stack.service.url, stack.simulator.url, stack.temporal.uiUrl]) {
+  for (const url of [
+    stack.service.url,
+    stack.simulator.url,
+    stack.temporal.uiUrl,
+    stack.webhookReceiver.url,
+  ]) {
     await expect(fetch(url), url).rejects.toThrow();
   }
 }
@@ -56,7 +62,7 @@ async function expectAllStopped(child: Child, stack: StackFile): Promise<void> {
 describe('npm run dev', () => {
   let firstAdminToken = '';
 
-  it('brings up the local stack with the demo account, syncs a change, and Ctrl-C stops everything', async () => {
+  it('brings up the local stack with the demo account, syncs a change to MongoDB and the sample webhook receiver, and Ctrl-C stops everything', async () => {
     const child = startDev();
     await child.waitFor(/Ctrl-C stops everything/, 180_000);
     const stack = readJson<StackFile>('stack.json');
@@ -74,6 +80,7 @@ describe('npm run dev', () => {
     );
     expect(banner).toContain(`mongosh '${stack.mongo.uri}/cronofy_sync'`);
     expect(banner).toContain(`${stack.simulator.url}/_sim/accounts/demo/events`);
+    expect(banner).toContain(`Sample webhook receiver  ${stack.webhookReceiver.url}`);
 
     expect((await fetch(`${stack.service.url}/readyz`)).status).toBe(200);
     expect((await fetch(`${stack.service.url}/docs`)).status).toBeLessThan(400);
@@ -82,10 +89,11 @@ describe('npm run dev', () => {
 
     // The demo account was synced before the banner, and a change flows to MongoDB.
     const mongo = await MongoClient.connect(stack.mongo.uri);
+    let change: Awaited<ReturnType<typeof makeDemoChange>>;
     try {
       const events = mongo.db(stack.mongo.db).collection('events');
       expect(await events.countDocuments({ accountId: 'demo', deleted: false })).toBe(3);
-      const change = await makeDemoChange(
+      change = await makeDemoChange(
         { simulatorUrl: stack.simulator.url, accountId: 'demo', calendarIds: stack.demo.calendarIds },
         { kind: 'create' },
       );
@@ -98,6 +106,34 @@ describe('npm run dev', () => {
     } finally {
       await mongo.close();
     }
+
+    // ...and on to the downstream service: the sample webhook receiver, registered for every
+    // account, verified the signed delivery and printed the change (after the seeded events).
+    const webhookLines = () =>
+      child
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('[webhook] '));
+    const line = await eventually(
+      () => webhookLines().find((l) => l.includes(` ${change.eventUid} `)),
+      30_000,
+      'the change at the sample webhook receiver',
+    );
+    expect(line).toMatch(/^\[webhook\] demo #\d+ upsert /);
+    expect(line).toContain(`"${change.summary}"  ${change.start}`);
+    const seeded = webhookLines().filter((l) => l.includes('evt_demo_seed_'));
+    expect(seeded).toHaveLength(3);
+    const seqs = [...seeded, line].map((l) => Number(/ #(\d+) /.exec(l)?.[1]));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(child.stdout()).not.toContain('REFUSED');
+    const hook = await fetch(`${stack.service.url}/webhooks/${stack.webhookReceiver.webhookId}`, {
+      headers: { authorization: `Bearer ${secrets.adminToken}` },
+    });
+    expect(await hook.json()).toMatchObject({
+      url: stack.webhookReceiver.url,
+      state: 'active',
+      accountIds: null,
+    });
 
     process.kill(-child.pid, 'SIGINT'); // what Ctrl-C in a terminal does
     await expectAllStopped(child, stack);

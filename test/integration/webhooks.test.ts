@@ -362,4 +362,76 @@ describe('signed outbound webhooks', () => {
     await stack.admin('DELETE', `/webhooks/${slow}`);
     await stack.admin('DELETE', `/webhooks/${updates}`);
   });
+
+  it('counts attempts by outcome, their latency, the changes acknowledged and their lag, and paused webhooks', async () => {
+    /** A sample of the worker's registry: one series' value (a histogram's `_count` by its name). */
+    const sample = async (name: string, labels: Record<string, string> = {}) => {
+      let total = 0;
+      for (const m of await worker.metrics.registry.getMetricsAsJSON()) {
+        for (const v of m.values as Array<{ metricName?: string; labels: Json; value: number }>) {
+          if ((v.metricName ?? m.name) !== name) continue;
+          if (Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) total += v.value;
+        }
+      }
+      return total;
+    };
+    const before = {
+      ok: await sample('cronofy_webhook_deliveries_total', { outcome: 'ok', type: 'events.changed' }),
+      httpError: await sample('cronofy_webhook_deliveries_total', { outcome: 'http_error' }),
+      timeout: await sample('cronofy_webhook_deliveries_total', { outcome: 'timeout' }),
+      network: await sample('cronofy_webhook_deliveries_total', { outcome: 'network' }),
+      attempts: await sample('cronofy_webhook_delivery_seconds_count'),
+      changes: await sample('cronofy_webhook_changes_delivered_total'),
+      lag: await sample('cronofy_webhook_lag_seconds_count'),
+      lagUnder1s: await sample('cronofy_webhook_lag_seconds_bucket', { le: '1' }),
+    };
+
+    // A receiver that hangs once (past WEBHOOK_TIMEOUT), answers 500 once, then acknowledges; and
+    // an endpoint nobody listens on: network errors until the retry window runs out, then paused.
+    await createHook('metrics', { accountIds: ['acc-metrics'] });
+    receiver.behaviour.set('metrics', (n) => (n === 0 ? 'hang' : n === 1 ? 500 : 200));
+    const refused = await stack.admin('POST', '/webhooks', {
+      url: 'http://127.0.0.1:1/hook',
+      accountIds: ['acc-metrics'],
+    });
+    const refusedId = (refused.body as { id: string }).id;
+    await feed.append('acc-metrics', items('m', 3));
+    await eventually(() => receiver.seqs('metrics', 'acc-metrics').length === 3, 30_000, 'all 3 changes');
+    await eventually(async () => (await getHook(refusedId)).state === 'paused', 45_000, 'refused paused');
+
+    await eventually(
+      async () => (await sample('cronofy_webhook_changes_delivered_total')) >= before.changes + 3,
+      10_000,
+      'changes counted',
+    );
+    expect(await sample('cronofy_webhook_deliveries_total', { outcome: 'ok', type: 'events.changed' })).toBe(
+      before.ok + 1,
+    );
+    expect(await sample('cronofy_webhook_deliveries_total', { outcome: 'timeout' })).toBeGreaterThan(
+      before.timeout,
+    );
+    expect(await sample('cronofy_webhook_deliveries_total', { outcome: 'http_error' })).toBeGreaterThan(
+      before.httpError,
+    );
+    expect(await sample('cronofy_webhook_deliveries_total', { outcome: 'network' })).toBeGreaterThan(
+      before.network,
+    );
+    // Every attempt is timed: at least the hang, the 500, the 2xx and one refused connection.
+    expect(await sample('cronofy_webhook_delivery_seconds_count')).toBeGreaterThanOrEqual(
+      before.attempts + 4,
+    );
+    expect(
+      await sample('cronofy_webhook_delivery_seconds_sum', { outcome: 'timeout' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(await sample('cronofy_webhook_changes_delivered_total')).toBe(before.changes + 3);
+    // One lag sample per change; the hang alone (2 s) kept them waiting at least that long.
+    expect(await sample('cronofy_webhook_lag_seconds_count')).toBe(before.lag + 3);
+    expect(await sample('cronofy_webhook_lag_seconds_bucket', { le: '1' })).toBe(before.lagUnder1s);
+    // Webhooks by state, counted from MongoDB at the scrape.
+    const text = await worker.metrics.registry.metrics();
+    const paused = Number(/^cronofy_webhooks\{state="paused"\} (\d+)$/m.exec(text)?.[1]);
+    expect(paused).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^cronofy_webhooks\{state="active"\} [1-9]\d*$/m);
+    await stack.admin('DELETE', `/webhooks/${refusedId}`);
+  });
 });

@@ -26,7 +26,7 @@ describe('sendWebhook', () => {
       { url: 'https://hooks.example.com/x', secret, msgId: 'msg_1', body, timeoutMs: 1000 },
       { fetch },
     );
-    expect(r).toMatchObject({ ok: true, status: 204, error: null });
+    expect(r).toMatchObject({ ok: true, status: 204, error: null, outcome: 'ok' });
     const headers = seen?.init.headers as Record<string, string>;
     expect(headers['content-type']).toBe('application/json');
     expect(headers['webhook-id']).toBe('msg_1');
@@ -43,7 +43,7 @@ describe('sendWebhook', () => {
       { url: 'https://h.example.com', secret, msgId: 'm', body, timeoutMs: 1000 },
       { fetch },
     );
-    expect(r).toMatchObject({ ok: false, status: 503, error: 'HTTP 503: overloaded' });
+    expect(r).toMatchObject({ ok: false, status: 503, error: 'HTTP 503: overloaded', outcome: 'http_error' });
   });
 
   it('reports a network error without a status', async () => {
@@ -51,5 +51,38 @@ describe('sendWebhook', () => {
     expect(r.ok).toBe(false);
     expect(r.status).toBeNull();
     expect(r.error).toMatch(/fetch failed|ECONNREFUSED/);
+    expect(r.outcome).toBe('network');
+  });
+
+  it('tells a timeout from the caller cancelling', async () => {
+    // Answers only when aborted, as a hanging receiver would.
+    const fetch = ((_url: string, init: RequestInit) =>
+      new Promise((_, reject) =>
+        init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      )) as unknown as typeof globalThis.fetch;
+    const timedOut = await sendWebhook(
+      { url: 'https://h.example.com', secret, msgId: 'm', body, timeoutMs: 50 },
+      { fetch },
+    );
+    expect(timedOut).toMatchObject({
+      ok: false,
+      status: null,
+      outcome: 'timeout',
+      error: 'timed out after 50 ms',
+    });
+    const controller = new AbortController();
+    const pending = sendWebhook(
+      {
+        url: 'https://h.example.com',
+        secret,
+        msgId: 'm',
+        body,
+        timeoutMs: 60_000,
+        signal: controller.signal,
+      },
+      { fetch },
+    );
+    controller.abort();
+    expect(await pending).toMatchObject({ ok: false, status: null, outcome: 'cancelled' });
   });
 });
