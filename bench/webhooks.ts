@@ -22,6 +22,7 @@ import { paced, pool } from './lib/pace.js';
 import { type BenchStack, startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, summarize } from './lib/stats.js';
+import { loadSampler } from './lib/sys.js';
 import { type Subscriber, startSubscriber } from './lib/webhook-subscriber.js';
 
 const num = (name: string, fallback: number) => {
@@ -77,6 +78,7 @@ export const webhooksBench: BenchModule = {
       sim: { rateLimit: false },
       env: { CRONOFY_RATE_LIMIT_PER_SECOND: '10000', CRONOFY_RATE_LIMIT_PER_MINUTE: '600000' },
     });
+    const load = loadSampler();
     try {
       const accounts = Array.from({ length: nAccounts }, (_, i) => `wh-acc-${i}`);
       const calendars = new Map<string, string>();
@@ -181,6 +183,7 @@ export const webhooksBench: BenchModule = {
       ).catch(() => undefined);
       const compared = await sub.copy.compare(stack.db, accounts);
       const lost = compared.missing + compared.stale + compared.phantom;
+      const loadNote = load.stop();
       const goalsMet =
         steadyLat.p99 <= GOAL_P99_MS &&
         lost === 0 &&
@@ -188,7 +191,7 @@ export const webhooksBench: BenchModule = {
         sub.stats.badSignatures === 0;
 
       const markdown = [
-        `Command: \`${ctx.command}\`, run ${ctx.date} on ${ctx.machine}.`,
+        `Command: \`${ctx.command}\`, run ${ctx.date} on ${ctx.machine}; ${loadNote}.`,
         '',
         `${nAccounts} accounts, one webhook subscribed to all of them; the subscriber is a node:http server in the benchmark process that verifies every message with \`standardwebhooks\` (\`new Webhook(secret).verify(body, headers)\`) before answering 204. Service defaults: \`DEBOUNCE_QUIET\` 2 s, Cronofy's default budget (50/s, 500/min) after registration, \`WEBHOOK_RATE_LIMIT\` 20/s, \`WEBHOOK_MAX_CHANGES\` 100, retries from 5 s doubling. Latency of a change = the subscriber's 2xx time − the change's \`syncedAt\` (its MongoDB write), both on this machine's clock.`,
         '',

@@ -27,7 +27,7 @@
  * (`feed_heads.prunedThrough`) may have missed a deletion: CursorExpiredError (HTTP 410).
  */
 import { randomBytes } from 'node:crypto';
-import type { AnyBulkWriteOperation, Collection, UpdateFilter, WriteError } from 'mongodb';
+import type { Collection, UpdateFilter, WriteError } from 'mongodb';
 import type { Metrics } from '../metrics.js';
 import { duplicateKeyErrorsOnly } from './bulk-write.js';
 import { InvalidCursorError } from './cursor.js';
