@@ -23,8 +23,8 @@ import os from 'node:os';
 import { eventually, sleep, within } from '../scripts/lib/wait.js';
 import type { SyncRunDoc } from '../src/store/db.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
-import { paced, pool } from './lib/pace.js';
-import { type BenchStack, startBenchStack } from './lib/stack.js';
+import { paced } from './lib/pace.js';
+import { type BenchStack, registerAll, startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, mark, summarize } from './lib/stats.js';
 import { histogram, lineChart, writePlot } from './lib/svg.js';
@@ -256,24 +256,9 @@ export const freshnessBench: BenchModule = {
     const load = loadSampler();
     try {
       const accounts = Array.from({ length: nAccounts }, (_, i) => `fr-acc-${i}`);
-      const calendars = new Map<string, string>();
       ctx.log(`freshness: registering ${nAccounts} accounts through POST /accounts`);
       const t0 = performance.now();
-      await pool(accounts, 16, async (id) => {
-        const a = await stack.register(id);
-        calendars.set(id, a.calendarIds[0]!);
-      });
-      await eventually(
-        async () =>
-          (
-            await stack.db
-              .collection('sync_runs')
-              .distinct('accountId', { outcome: 'succeeded', kind: 'full' })
-          ).length >= nAccounts && accounts.every((id) => stack.sim.channels(id).length === 1),
-        600_000,
-        'every account to have a channel and its initial full sync',
-        2_000,
-      );
+      const calendars = await registerAll(stack, accounts);
       const setupS = (performance.now() - t0) / 1000;
       ctx.log(`freshness: ${nAccounts} accounts ready in ${setupS.toFixed(0)} s`);
 

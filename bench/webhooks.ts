@@ -18,8 +18,8 @@
  */
 import { eventually, sleep } from '../scripts/lib/wait.js';
 import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
-import { paced, pool } from './lib/pace.js';
-import { type BenchStack, startBenchStack } from './lib/stack.js';
+import { paced } from './lib/pace.js';
+import { type BenchStack, registerAll, startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, summarize } from './lib/stats.js';
 import { loadSampler } from './lib/sys.js';
@@ -81,23 +81,8 @@ export const webhooksBench: BenchModule = {
     const load = loadSampler();
     try {
       const accounts = Array.from({ length: nAccounts }, (_, i) => `wh-acc-${i}`);
-      const calendars = new Map<string, string>();
       ctx.log(`webhooks: registering ${nAccounts} accounts`);
-      await pool(accounts, 16, async (id) => {
-        const a = await stack.register(id);
-        calendars.set(id, a.calendarIds[0]!);
-      });
-      await eventually(
-        async () =>
-          (
-            await stack.db
-              .collection('sync_runs')
-              .distinct('accountId', { outcome: 'succeeded', kind: 'full' })
-          ).length >= nAccounts && accounts.every((id) => stack.sim.channels(id).length === 1),
-        600_000,
-        'every account registered and synced',
-        2_000,
-      );
+      const calendars = await registerAll(stack, accounts);
       // The steady phase runs on Cronofy's default budget, like the freshness benchmark's fit phase.
       const budget = { perSecond: 50, perMinute: 500 };
       stack.simOptions.rateLimit = { ...budget };

@@ -14,8 +14,10 @@ import { Client, Connection } from '@temporalio/client';
 import { type Db, MongoClient } from 'mongodb';
 import type { MongoServer, TemporalDevServer } from '../../scripts/lib/servers.js';
 import { type ServiceRunner, type Stack, startServiceStack } from '../../scripts/lib/stack.js';
+import { eventually } from '../../scripts/lib/wait.js';
 import { signatureHeader } from '../../src/cronofy/hmac.js';
 import type { CronofySimulator, CronofySimulatorOptions, SimAccount } from '../../src/simulator/index.js';
+import { pool } from './pace.js';
 import type { ServiceMessage, ServiceRequest, ServiceStats } from './service-process.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -258,4 +260,28 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     await close();
     throw err;
   }
+}
+
+/**
+ * Registers every account (16 at a time) through `POST /accounts` and waits until each has a
+ * channel and a successful initial full sync. Returns each account's first calendar.
+ */
+export async function registerAll(
+  stack: BenchStack,
+  accounts: readonly string[],
+): Promise<Map<string, string>> {
+  const calendars = new Map<string, string>();
+  await pool([...accounts], 16, async (id) => {
+    const a = await stack.register(id);
+    calendars.set(id, a.calendarIds[0]!);
+  });
+  await eventually(
+    async () =>
+      (await stack.db.collection('sync_runs').distinct('accountId', { outcome: 'succeeded', kind: 'full' }))
+        .length >= accounts.length && accounts.every((id) => stack.sim.channels(id).length === 1),
+    600_000,
+    'every account to have a channel and its initial full sync',
+    2_000,
+  );
+  return calendars;
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/servers.js';
 import type { SimAccount } from '../../src/simulator/index.js';
-import { quiet, registerAndSync } from '../support/accounts.js';
+import { quiet, registerAndSync, seedEvents } from '../support/accounts.js';
 import { ADMIN_TOKEN, eventually, type Stack, startStack } from '../support/stack.js';
 
 const README = path.resolve(import.meta.dirname, '../../README.md');
@@ -36,19 +36,7 @@ describe('README consumer examples', () => {
   beforeAll(async () => {
     stack = await startStack({ sim: { rateLimit: false } });
     account = stack.sim.createAccount({ calendarIds: ['cal_work'] });
-    for (let i = 0; i < 5; i++) {
-      stack.sim.upsertEvent(
-        account.accountId,
-        {
-          calendar_id: 'cal_work',
-          event_uid: `first-${i}`,
-          summary: `first ${i}`,
-          start: iso(Date.now() + (i + 1) * DAY),
-          end: iso(Date.now() + (i + 1) * DAY + 3_600_000),
-        },
-        { notify: false },
-      );
-    }
+    seedEvents(stack, account, 5);
     await registerAndSync(stack, account);
     const artifacts = path.resolve(import.meta.dirname, '../../test-artifacts');
     mkdirSync(artifacts, { recursive: true });

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimAccount } from '../../src/simulator/index.js';
-import { quiet, registerAndSync } from '../support/accounts.js';
+import { quiet, registerAndSync, seedEvents } from '../support/accounts.js';
 import { eventually, type Stack, startStack } from '../support/stack.js';
 
 const DAY = 86_400_000;
@@ -73,19 +73,7 @@ describe('webhooks from the change feed', () => {
     expect(res.status).toBe(201);
     secret = (res.body as { secret: string }).secret;
     account = stack.sim.createAccount({ calendarIds: ['cal_work'] });
-    for (let i = 0; i < 5; i++) {
-      stack.sim.upsertEvent(
-        account.accountId,
-        {
-          calendar_id: 'cal_work',
-          event_uid: `first-${i}`,
-          summary: `first ${i}`,
-          start: iso(Date.now() + (i + 1) * DAY),
-          end: iso(Date.now() + (i + 1) * DAY + 3_600_000),
-        },
-        { notify: false },
-      );
-    }
+    seedEvents(stack, account, 5);
     await registerAndSync(stack, account);
   });
   afterAll(async () => {

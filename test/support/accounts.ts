@@ -23,6 +23,28 @@ export async function registerAccount(
   return res;
 }
 
+/**
+ * `n` events `first-0`…`first-<n-1>` ("first 0"…) in `cal_work`, one a day from tomorrow, an hour
+ * each, made in the simulator without a push: what the account's initial full sync reads.
+ */
+export function seedEvents(stack: Stack, account: SimAccount, n: number) {
+  const day = 86_400_000;
+  const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
+  for (let i = 0; i < n; i++) {
+    stack.sim.upsertEvent(
+      account.accountId,
+      {
+        calendar_id: 'cal_work',
+        event_uid: `first-${i}`,
+        summary: `first ${i}`,
+        start: iso(Date.now() + (i + 1) * day),
+        end: iso(Date.now() + (i + 1) * day + 3_600_000),
+      },
+      { notify: false },
+    );
+  }
+}
+
 /** Registers the account and waits for its initial full sync to succeed. */
 export async function registerAndSync(
   stack: Stack,
