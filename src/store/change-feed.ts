@@ -335,8 +335,12 @@ export class ChangeFeed {
       await this.clearMarks(accountId, marked);
       if (marked.length < FLUSH_BATCH) {
         // Writes that came in meanwhile (their marks survived the clear) are taken by the next round.
-        const more = await this.c.events.countDocuments({ accountId, feedState: 'pending' }, { limit: 1 });
-        if (more === 0) break;
+        // A find, not countDocuments: FerretDB runs a count as an aggregation, which scans.
+        const more = await this.c.events.findOne(
+          { accountId, feedState: 'pending' },
+          { projection: { _id: 0, eventUid: 1 } },
+        );
+        if (!more) break;
       }
     }
     if (appended > 0) await this.opts.onAppended?.(accountId, lastSeq);
