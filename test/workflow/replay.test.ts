@@ -1,10 +1,12 @@
 /**
- * Determinism guard: replays recorded histories of the account workflow against today's code.
+ * Determinism guard: replays recorded histories of the account workflow (and of the webhook
+ * delivery workflow: webhook-*.pb) against today's code.
  * A change to workflow logic that is not gated with `patched()` fails here, in CI, instead of
  * breaking running workflows after a deploy. Fixtures come from the time-skipping tests, and one
  * (real-stack-push.pb: search attributes, task priorities) from the end-to-end test on the dev server:
  *   RECORD_HISTORIES=1 npx vitest run test/workflow/account-sync.test.ts
  *   RECORD_HISTORIES=1 npx vitest run test/e2e/notification-to-mongo.test.ts
+ *   RECORD_HISTORIES=1 npx vitest run test/workflow/webhook-delivery.test.ts -t "<name>"
  * Record new fixtures only together with a deliberate, patched change.
  */
 import { readdirSync, readFileSync } from 'node:fs';

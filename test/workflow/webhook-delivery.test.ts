@@ -5,8 +5,11 @@
  * nothing skipped; a deleted webhook ends it; it continues as new with its state.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +66,8 @@ async function withDelivery(
   script: Script,
   body: (h: Awaited<ReturnType<TestWorkflowEnvironment['client']['workflow']['start']>>) => Promise<void>,
   testing: WebhookDeliveryInput['testing'] = {},
+  /** Also a replay fixture (test/workflow/histories/<record>.pb) when RECORD_HISTORIES is set. */
+  record?: string,
 ) {
   const taskQueue = `wh-${randomUUID()}`;
   const worker = await Worker.create({
@@ -87,6 +92,14 @@ async function withDelivery(
     });
     try {
       await body(handle);
+      if (record && process.env.RECORD_HISTORIES) {
+        // RECORD_HISTORIES=1 npx vitest run test/workflow/webhook-delivery.test.ts -t "<name>"
+        const history = await handle.fetchHistory();
+        writeFileSync(
+          join(import.meta.dirname, 'histories', `${record}.pb`),
+          temporal.api.history.v1.History.encode(history).finish(),
+        );
+      }
     } finally {
       await handle.terminate('test done').catch(() => undefined);
     }
@@ -132,32 +145,42 @@ describe('webhookDelivery', () => {
   it('retries a failing message with backoff and goes on when it succeeds', async () => {
     const s = new Script();
     s.steps = ['fail', 'fail', 'fail', 'fail', 'delivered', 'idle'];
-    await withDelivery(s, async () => {
-      await until(() => s.count('idle') === 1, 'recovered');
-      expect(s.paused).toEqual([]);
-      // The first attempt alone, then Temporal's retries of one activity (its backoff) until success.
-      expect(s.calls.map((c) => c.attempt)).toEqual([1, 1, 2, 3, 4, 1]);
-    });
+    await withDelivery(
+      s,
+      async () => {
+        await until(() => s.count('idle') === 1, 'recovered');
+        expect(s.paused).toEqual([]);
+        // The first attempt alone, then Temporal's retries of one activity (its backoff) until success.
+        expect(s.calls.map((c) => c.attempt)).toEqual([1, 1, 2, 3, 4, 1]);
+      },
+      {},
+      'webhook-retried',
+    );
   });
 
   it('pauses the webhook when the retry window runs out, and resumes on `resume` with the same message', async () => {
     const s = new Script();
     s.steps = Array.from({ length: 1000 }, () => 'fail' as const);
-    await withDelivery(s, async (h) => {
-      await until(() => s.paused.length === 1, 'paused');
-      const failedAttempts = s.count('fail');
-      // The window is 3 s of retries with backoff capped at 400 ms: several attempts.
-      expect(failedAttempts).toBeGreaterThan(4);
-      expect(s.paused[0]?.failingSince).toMatch(/^\d{4}-\d\d-\d\dT/);
-      // Paused: a day passes with no attempt; `changed` does not wake it either.
-      await h.signal(changedSignal);
-      await env.sleep(86_400_000);
-      expect(s.count('fail')).toBe(failedAttempts);
-      s.steps = ['delivered', 'idle'];
-      await h.signal(resumeSignal);
-      await until(() => s.count('idle') === 1, 'resumed');
-      expect(s.count('delivered')).toBe(1);
-    });
+    await withDelivery(
+      s,
+      async (h) => {
+        await until(() => s.paused.length === 1, 'paused');
+        const failedAttempts = s.count('fail');
+        // The window is 3 s of retries with backoff capped at 400 ms: several attempts.
+        expect(failedAttempts).toBeGreaterThan(4);
+        expect(s.paused[0]?.failingSince).toMatch(/^\d{4}-\d\d-\d\dT/);
+        // Paused: a day passes with no attempt; `changed` does not wake it either.
+        await h.signal(changedSignal);
+        await env.sleep(86_400_000);
+        expect(s.count('fail')).toBe(failedAttempts);
+        s.steps = ['delivered', 'idle'];
+        await h.signal(resumeSignal);
+        await until(() => s.count('idle') === 1, 'resumed');
+        expect(s.count('delivered')).toBe(1);
+      },
+      {},
+      'webhook-paused-resumed',
+    );
   });
 
   it('waits for `resume` when the activity finds the webhook paused, and ends when it is gone', async () => {
