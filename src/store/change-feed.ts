@@ -184,6 +184,16 @@ export function prunable(
   return { superseded, deletions };
 }
 
+/** A page just written under one mark: the documents as the writer sent them. */
+export interface WrittenPage {
+  feedToken: string;
+  docs: readonly Pick<EventDoc, 'accountId' | 'eventUid' | 'calendarId' | 'deleted' | 'syncedAt'>[];
+}
+
+function writtenMarks(w: WrittenPage) {
+  return w.docs.map((d) => ({ ...d, feedToken: w.feedToken }));
+}
+
 export interface ChangeFeedOptions {
   /** Called after a flush appended entries: webhook delivery wakes up here. Errors are the caller's. */
   onAppended?: (accountId: string, lastSeq: number) => Promise<void> | void;
@@ -262,13 +272,17 @@ export class ChangeFeed {
   /**
    * Turns the account's marked event writes into feed entries (see the header). Returns how many
    * entries it appended. Safe to run concurrently with writes and with other flushes.
+   *
+   * `written`: what the caller has just written with one mark (a page): its entries are appended
+   * without reading the documents back first. An entry for a write that did not apply (another
+   * writer's conditional update won) is harmless: a read shows the event as it is.
    */
-  async flush(accountId: string): Promise<number> {
+  async flush(accountId: string, written?: WrittenPage): Promise<number> {
     const owner = randomBytes(6).toString('base64url');
     const timer = this.opts.metrics?.feedFlushDuration.startTimer();
     await this.lease(accountId, owner);
     try {
-      const n = await this.flushMarks(accountId);
+      const n = await this.flushMarks(accountId, written);
       this.opts.metrics?.feedAppended.inc(n);
       return n;
     } finally {
@@ -302,27 +316,30 @@ export class ChangeFeed {
     }
   }
 
-  private async flushMarks(accountId: string): Promise<number> {
+  private async flushMarks(accountId: string, written?: WrittenPage): Promise<number> {
     let appended = 0;
     let lastSeq = 0;
     for (let round = 0; round < FLUSH_MAX_ROUNDS; round++) {
-      const marked = await this.c.events
-        .find(
-          { accountId, feedState: 'pending' },
-          {
-            projection: {
-              _id: 0,
-              accountId: 1,
-              eventUid: 1,
-              calendarId: 1,
-              deleted: 1,
-              syncedAt: 1,
-              feedToken: 1,
-            },
-          },
-        )
-        .limit(FLUSH_BATCH)
-        .toArray();
+      const marked =
+        written && round === 0
+          ? writtenMarks(written)
+          : await this.c.events
+              .find(
+                { accountId, feedState: 'pending' },
+                {
+                  projection: {
+                    _id: 0,
+                    accountId: 1,
+                    eventUid: 1,
+                    calendarId: 1,
+                    deleted: 1,
+                    syncedAt: 1,
+                    feedToken: 1,
+                  },
+                },
+              )
+              .limit(FLUSH_BATCH)
+              .toArray();
       if (marked.length === 0) break;
       // Write order, as far as the documents tell it.
       marked.sort((a, b) => a.syncedAt.getTime() - b.syncedAt.getTime() || cmp(a.eventUid, b.eventUid));

@@ -11,7 +11,7 @@
 import type { AnyBulkWriteOperation, Collection, Filter } from 'mongodb';
 import type { CronofyEvent } from '../cronofy/types.js';
 import { duplicateKeyErrorsOnly } from './bulk-write.js';
-import { type ChangeFeed, feedMark } from './change-feed.js';
+import { type ChangeFeed, feedMark, type WrittenPage } from './change-feed.js';
 import { type EventDoc, toEventDoc } from './event-mapping.js';
 
 export interface PageWriteResult {
@@ -123,8 +123,8 @@ export class EventsRepo {
    * Appends the account's marked writes to the change feed: what a write interrupted before its
    * own flush (a worker killed between the two) left behind. Syncs start with it.
    */
-  async flushFeed(accountId: string): Promise<number> {
-    return this.feed ? this.feed.flush(accountId) : 0;
+  async flushFeed(accountId: string, written?: WrittenPage): Promise<number> {
+    return this.feed ? this.feed.flush(accountId, written) : 0;
   }
 
   async writePage(
@@ -208,7 +208,12 @@ export class EventsRepo {
         }
       }
     }
-    if (written > 0) await this.flushFeed(accountId);
+    if (written > 0) {
+      await this.flushFeed(accountId, {
+        feedToken: mark.feedToken,
+        docs: [...applied].map((uid) => byUid.get(uid) as EventDoc),
+      });
+    }
     if (opts.known) {
       for (const uid of applied) {
         const doc = byUid.get(uid) as EventDoc;
