@@ -3,7 +3,7 @@
  * The workflow's logic (debounce, timers, channel lifecycle, failure handling) is what these tests
  * exercise; the real activities are covered by integration tests against the simulator and MongoDB.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../src/activities/index.js';
 import type { WorkerSettings } from '../../src/domain.js';
@@ -16,6 +16,8 @@ export interface Call<T = unknown> {
   at: number;
   /** What a sync returned (syncEvents only). */
   result?: SyncResult;
+  /** The activity attempt (syncEvents only): a retry of the same sync is not another sync. */
+  attempt?: number;
 }
 
 export type SyncBehaviour = (
@@ -94,6 +96,7 @@ export class FakeActivities {
       },
       syncEvents: async (input) => {
         await this.record('syncEvents', input);
+        (this.calls.at(-1) as Call).attempt = Context.current().info.attempt;
         const n = this.syncs().length;
         const over = (await this.sync(input, n)) ?? {};
         const now = new Date(await this.env.currentTimeMs());
