@@ -290,22 +290,21 @@ export async function startWorker(
       taskQueue: config.temporal.taskQueue,
       settings: config.webhooks,
     }),
-    onError: (err) => log.warn({ err }, 'waking webhook deliveries failed; they look again within the hour'),
+    onError: (err) => log.warn({ err }, 'waking webhook deliveries failed; tried again shortly'),
   });
   const accountLog = new AccountLog({
     updates: accountUpdates,
     lastFailure: async (accountId) => (await syncRuns.summary(accountId)).lastFailure?.message ?? null,
     wake: (accountId) => webhookWaker.accountChanged(accountId),
-    onWakeError: (err) =>
-      log.warn({ err }, 'waking webhook deliveries failed; they look again within the hour'),
+    onWakeError: (err) => log.warn({ err }, 'waking webhook deliveries failed; tried again shortly'),
   });
   // The change feed wakes the deliveries of the account's webhooks after each append.
   const feed = new ChangeFeed(c, {
     metrics,
     onAppended: async (accountId) => {
-      // Best effort: a lost wake-up is made up by the delivery workflow's hourly look.
+      // A failed wake-up is tried again by the waker until it works (Temporal or MongoDB away).
       await webhookWaker.accountChanged(accountId).catch((err: unknown) => {
-        log.warn({ err, accountId }, 'waking webhook deliveries failed; they look again within the hour');
+        log.warn({ err, accountId }, 'waking webhook deliveries failed; tried again shortly');
       });
     },
   });

@@ -106,6 +106,7 @@ export function createActivities(deps: ActivityDeps) {
         syncEvents(
           {
             events: deps.events,
+            registeredCalendars: async (accountId) => (await deps.accounts.get(accountId))?.calendarIds,
             syncRuns: deps.syncRuns,
             calendars: deps.calendars,
             metrics: deps.metrics,

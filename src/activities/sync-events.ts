@@ -74,6 +74,11 @@ interface SyncProgress {
 
 export interface SyncDeps {
   events: EventsRepo;
+  /**
+   * The account's registered calendars now (`null`: all; undefined: no such account). A sync that
+   * read calendars the registration no longer has tombstones their events as it ends.
+   */
+  registeredCalendars?: (accountId: string) => Promise<string[] | null | undefined>;
   syncRuns: SyncRunsRepo;
   /** Refreshed at the start of every fresh full sync (./calendars.ts). */
   calendars: CalendarsRepo;
@@ -277,6 +282,14 @@ async function syncPages(
       reportReconciliation(deps.metrics, ctx, input.accountId, reconciled.record, progress.drift ?? null);
     }
 
+    const registered = await pruneUnregisteredCalendars(
+      deps,
+      input.accountId,
+      params.calendarIds,
+      now,
+      stillRunning,
+    );
+
     const finishedAt = now();
     stillRunning();
     await deps.syncRuns.succeeded(progress.syncRunId, {
@@ -308,6 +321,7 @@ async function syncPages(
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       watermark: toCronofyTime(startedAt.getTime() - WATERMARK_SAFETY_MS),
+      registeredCalendarIds: registered === undefined ? account.calendarIds : registered,
       // How far every event was read: not claimed when the chain ended early (the next window-edge
       // read then starts where the last complete one ended).
       ...((input.kind === 'full' || input.kind === 'window_edge') && !progress.chainIncomplete
@@ -334,4 +348,27 @@ async function syncPages(
       .catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The registration as the sync ends (returned: what the workflow prunes and backfills from; `null`:
+ * all calendars; undefined: unknown). If it no longer has a calendar the sync read (a
+ * re-registration while it ran, or a filter set where there was none), the events of the other
+ * calendars become tombstones now: the pages this sync wrote for them came after the change.
+ */
+export async function pruneUnregisteredCalendars(
+  deps: Pick<SyncDeps, 'events' | 'registeredCalendars'>,
+  accountId: string,
+  readCalendarIds: readonly string[] | undefined,
+  now: () => Date,
+  stillRunning: () => void,
+): Promise<string[] | null | undefined> {
+  if (!deps.registeredCalendars) return undefined;
+  const current = await deps.registeredCalendars(accountId);
+  if (!current?.length) return current;
+  if (!readCalendarIds?.length || readCalendarIds.some((c) => !current.includes(c))) {
+    stillRunning();
+    await deps.events.tombstoneOtherCalendars(accountId, current, now());
+  }
+  return current;
 }

@@ -98,8 +98,16 @@ export class WebhookWorkflows {
 /** How long the waker trusts its copy of the webhook list. */
 const WEBHOOK_LIST_TTL_MS = 5_000;
 
+/** A failed wake-up is tried again after this long, doubling up to the max while it keeps failing. */
+export const WAKE_RETRY_MIN_MS = 1_000;
+export const WAKE_RETRY_MAX_MS = 30_000;
+
 export class WebhookWaker {
   private cached: { at: number; list: Promise<WebhookInfo[]> } | undefined;
+  /** Accounts whose wake-up failed (Temporal or MongoDB away): tried again until it works. */
+  private failed = new Set<string>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = WAKE_RETRY_MIN_MS;
   /** Accounts woken from the cached list: a webhook that list missed is woken for them. */
   private recent = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -112,8 +120,13 @@ export class WebhookWaker {
       now?: () => number;
       ttlMs?: number;
       onError?: (err: unknown) => void;
+      /** Retry delays (tests shorten them). */
+      retryMinMs?: number;
+      retryMaxMs?: number;
     },
-  ) {}
+  ) {
+    this.retryMs = deps.retryMinMs ?? WAKE_RETRY_MIN_MS;
+  }
 
   private get ttl(): number {
     return this.deps.ttlMs ?? WEBHOOK_LIST_TTL_MS;
@@ -176,6 +189,18 @@ export class WebhookWaker {
    * accounts that changed meanwhile when the list is read again (at most the TTL later).
    */
   async accountChanged(accountId: string): Promise<number> {
+    try {
+      return await this.wake(accountId);
+    } catch (err) {
+      // Not lost: the changes are in the feed, and this account's deliveries are woken again
+      // shortly (a delivery workflow asleep would otherwise wait for its hourly look).
+      this.failed.add(accountId);
+      this.scheduleRetry();
+      throw err;
+    }
+  }
+
+  private async wake(accountId: string): Promise<number> {
     const webhooks = (await this.list(accountId)).filter(
       (w) => w.state === 'active' && follows(w, accountId),
     );
@@ -183,10 +208,43 @@ export class WebhookWaker {
     return webhooks.length;
   }
 
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => void this.retryFailed(), this.retryMs);
+    this.retryTimer.unref();
+  }
+
+  private async retryFailed(): Promise<void> {
+    this.retryTimer = undefined;
+    const accounts = [...this.failed];
+    this.failed.clear();
+    let failedAgain = false;
+    for (const accountId of accounts) {
+      if (this.closed) return;
+      try {
+        await this.wake(accountId);
+      } catch (err) {
+        failedAgain = true;
+        this.failed.add(accountId);
+        this.deps.onError?.(err);
+      }
+    }
+    const min = this.deps.retryMinMs ?? WAKE_RETRY_MIN_MS;
+    this.retryMs = failedAgain ? Math.min(this.retryMs * 2, this.deps.retryMaxMs ?? WAKE_RETRY_MAX_MS) : min;
+    if (this.failed.size > 0) this.scheduleRetry();
+  }
+
+  /** Accounts whose wake-up is still to be retried (for tests and diagnostics). */
+  get retrying(): number {
+    return this.failed.size;
+  }
+
   /** No more wake-ups (the worker is stopping). */
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 }

@@ -59,6 +59,11 @@ const BOOKKEEPING_SURVIVES = 'bookkeeping-failure-degrades';
 const CHANNEL_RETRY_APART = 'channel-retry-apart';
 /** Patch: full syncs from `profile_initial_sync_completed` pushes are bounded per account. */
 const PUSH_FULL_SYNCS_BOUNDED = 'push-full-syncs-bounded';
+/**
+ * A sync's result carries the registration it ended with: removed calendars are pruned (and added
+ * ones backfilled) after the sync, not only once the channel is ensured, which can keep failing.
+ */
+const CALENDARS_FROM_SYNCS = 'calendars-from-syncs';
 /** Patch: a run for an account we no longer have closes the channel that pushed for it. */
 const CLOSE_ORPHAN_CHANNEL = 'close-orphan-channel';
 /** Patch: new tokens re-check the channel (its calendar filter) while the account is failing too. */
@@ -286,6 +291,8 @@ class AccountSync {
       });
       const next = S.applySyncResult(d, step.sync, result, Date.now(), this.t, {
         backfill: !!step.calendarIds,
+        // Runs recorded before this patch learned the registration only from ensureChannel.
+        calendarsFromSync: result.registeredCalendarIds !== undefined && patched(CALENDARS_FROM_SYNCS),
       });
       for (const r of taken.requests) this.results.set(r.id, { ok: result });
       if (this.searchAttributes) {

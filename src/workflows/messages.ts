@@ -55,6 +55,11 @@ export interface SyncResult {
   watermark: string;
   /** Full and window-edge syncs: the `to` date (exclusive) they read every event up to. */
   readTo?: string;
+  /**
+   * The account's registered calendars as the sync ended (`null`: all), events outside them already
+   * tombstoned: the workflow prunes and backfills from it. Absent from workers before this field.
+   */
+  registeredCalendarIds?: string[] | null;
 }
 
 export interface AccountInfoResult {

@@ -264,8 +264,14 @@ export function applySyncResult(
   result: SyncResult,
   now: number,
   t: SyncTimings,
-  opts: { backfill?: boolean } = {},
+  opts: { backfill?: boolean; calendarsFromSync?: boolean } = {},
 ): SyncState | null {
+  // The registration as the sync saw it: a calendar removed (or added) is pruned (or backfilled)
+  // now, not only when the channel is next ensured (which may keep failing for a while); the
+  // channel's filter must follow it too.
+  if (opts.calendarsFromSync && result.registeredCalendarIds !== undefined) {
+    if (applyRegisteredCalendars(d, result.registeredCalendarIds)) d.needChannel = true;
+  }
   d.lastSyncs[sync] = {
     kind: sync,
     at: result.finishedAt,
@@ -319,6 +325,35 @@ export function assumeChannelLost(d: AccountData): void {
 // --- Channel --------------------------------------------------------------------------------
 
 /**
+ * The account's registered calendars as an activity read them (`null`: all). Calendars added are
+ * backfilled; calendars removed are pruned (their events become tombstones). Returns whether the
+ * registration differed from what the workflow knew.
+ */
+export function applyRegisteredCalendars(d: AccountData, calendarIds: string[] | null): boolean {
+  const changed = d.calendarIds !== undefined && !sameCalendarSet(d.calendarIds, calendarIds);
+  // Calendars added to the registration: their events changed before the watermark would never
+  // arrive by catch-up, so they are read in full (all calendars when the filter was lifted).
+  const added = d.calendarIds === undefined ? [] : addedCalendars(d.calendarIds, calendarIds);
+  if (added === 'all') d.needFull = true;
+  else if (added.length) d.backfillCalendarIds = union(d.backfillCalendarIds, added);
+  // A pruning still to do follows the newest registration: a calendar added back since must keep
+  // its events, and with no filter left nothing is pruned.
+  if (d.keepOnlyCalendarIds) d.keepOnlyCalendarIds = calendarIds;
+  // Calendars removed: their events are no longer synced, so they must not stay live (stale).
+  if (d.calendarIds !== undefined && calendarIds !== null && removesCalendars(d.calendarIds, calendarIds)) {
+    d.keepOnlyCalendarIds = calendarIds;
+    d.backfillCalendarIds = (d.backfillCalendarIds ?? []).filter((c) => calendarIds?.includes(c));
+  }
+  d.calendarIds = calendarIds;
+  return changed;
+}
+
+function sameCalendarSet(a: string[] | null, b: string[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((c) => b.includes(c));
+}
+
+/**
  * The channel is there. After failures retried apart from the syncs (`channelRetry`), an account
  * degraded only by them is active again; returns that state, if any.
  */
@@ -327,26 +362,7 @@ export function applyChannelEnsured(
   res: { channelId: string; created: boolean; calendarIds?: string[] | null },
   now: number,
 ): SyncState | null {
-  if (res.calendarIds !== undefined) {
-    // Calendars added to the registration: their events changed before the watermark would never
-    // arrive by catch-up, so they are read in full (all calendars when the filter was lifted).
-    const added = d.calendarIds === undefined ? [] : addedCalendars(d.calendarIds, res.calendarIds);
-    if (added === 'all') d.needFull = true;
-    else if (added.length) d.backfillCalendarIds = union(d.backfillCalendarIds, added);
-    // A pruning still to do follows the newest registration: a calendar added back since must keep
-    // its events, and with no filter left nothing is pruned.
-    if (d.keepOnlyCalendarIds) d.keepOnlyCalendarIds = res.calendarIds;
-    // Calendars removed: their events are no longer synced, so they must not stay live (stale).
-    if (
-      d.calendarIds !== undefined &&
-      res.calendarIds !== null &&
-      removesCalendars(d.calendarIds, res.calendarIds)
-    ) {
-      d.keepOnlyCalendarIds = res.calendarIds;
-      d.backfillCalendarIds = (d.backfillCalendarIds ?? []).filter((c) => res.calendarIds?.includes(c));
-    }
-    d.calendarIds = res.calendarIds;
-  }
+  if (res.calendarIds !== undefined) applyRegisteredCalendars(d, res.calendarIds);
   const replaced = d.channelId !== null && d.channelId !== res.channelId;
   d.channelId = res.channelId;
   d.channelConfirmedAt = now;

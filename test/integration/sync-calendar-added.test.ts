@@ -83,4 +83,34 @@ describe('a calendar added at re-registration', () => {
       await stack.db.collection('sync_runs').countDocuments({ accountId: account.accountId, kind: 'full' }),
     ).toBe(1);
   });
+
+  it('a calendar removed while Cronofy refuses new channels: its events become tombstones after the next sync', async () => {
+    const events = stack.db.collection('events');
+    const liveHome = () =>
+      events.countDocuments({ accountId: account.accountId, calendarId: 'cal_home', deleted: false });
+    // cal_home back (its events restored by the backfill), then Cronofy refuses to create channels:
+    // the workflow cannot replace the channel, which is how it used to learn of the next change.
+    expect((await registerAccount(stack, account, { calendarIds: ['cal_work', 'cal_home'] })).status).toBe(
+      200,
+    );
+    await eventually(async () => (await liveHome()) > 0, 20_000, 'cal_home restored');
+    const refused = stack.sim.injectFault({
+      method: 'POST',
+      path: '/v1/channels',
+      // Refused (4xx), not failing: the workflow retries the channel apart and syncs meanwhile.
+      status: 422,
+      times: 1_000,
+    });
+    try {
+      expect((await registerAccount(stack, account, { calendarIds: ['cal_work'] })).status).toBe(200);
+      const sync = await stack.admin('POST', `/accounts/${account.accountId}/sync?wait=true`, {
+        mode: 'incremental',
+      });
+      expect(sync.status).toBe(200);
+      await eventually(async () => (await liveHome()) === 0, 20_000, 'cal_home tombstoned after the sync');
+      expect(refused.remaining()).toBeLessThan(1_000); // the channel was refused meanwhile
+    } finally {
+      refused.clear();
+    }
+  });
 });

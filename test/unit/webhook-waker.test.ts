@@ -42,6 +42,31 @@ function waker(list: WebhookInfo[]) {
 }
 
 describe('WebhookWaker', () => {
+  it('tries a failed wake-up again until it works (Temporal away), not only at the hourly look', async () => {
+    let failures = 2;
+    const woken: string[] = [];
+    const w = new WebhookWaker({
+      webhooks: { list: async () => [webhook('wh_1')] },
+      workflows: {
+        changed: async (id, accountId) => {
+          if (failures-- > 0) throw new Error('Temporal unavailable');
+          woken.push(`${id}:${accountId}`);
+        },
+      },
+      retryMinMs: 5,
+      retryMaxMs: 20,
+    });
+    try {
+      await expect(w.accountChanged('a')).rejects.toThrow('Temporal unavailable');
+      expect(w.retrying).toBe(1);
+      await eventually(async () => woken.length === 1, 5_000, 'woken by a retry');
+      expect(woken).toEqual(['wh_1:a']);
+      expect(w.retrying).toBe(0);
+    } finally {
+      w.close();
+    }
+  });
+
   it('wakes every active webhook following the account, not paused ones or others', async () => {
     const t = waker([
       webhook('wh_all'),

@@ -585,6 +585,31 @@ describe('accountSync workflow (time-skipping)', () => {
     );
   });
 
+  it('a calendar removed while Cronofy refuses the channel is pruned after the next sync, from its result', async () => {
+    await withAccount(
+      async ({ fake, handle, notify }) => {
+        fake.channelFailure = clientError;
+        fake.calendarIds = ['cal_a'];
+        await handle.signal(tokensUpdatedSignal);
+        await env.sleep(60_000);
+        // The refused channel tells the workflow nothing; the sync's result does.
+        expect(fake.named('tombstoneOtherCalendars')).toEqual([]);
+        await notify({});
+        await env.sleep(60_000);
+        expect(fake.named('tombstoneOtherCalendars').map((c) => c.input)).toEqual([
+          expect.objectContaining({ keepCalendarIds: ['cal_a'] }),
+        ]);
+      },
+      {
+        setup: (f) => {
+          f.calendarIds = ['cal_a', 'cal_b'];
+          f.reportsRegistration = true;
+        },
+        record: 'calendars-from-sync',
+      },
+    );
+  });
+
   it('a degraded account re-registered with new calendars gets its channel filter replaced', async () => {
     await withAccount(
       async ({ fake, handle, status }) => {

@@ -50,6 +50,11 @@ export class FakeActivities {
   channelFailure: (() => Error) | undefined;
   /** MongoDB-only activities fail (retryably, as a driver error would) until this test-server time. */
   mongoDownUntil = 0;
+  /**
+   * Sync results carry the registration (`registeredCalendarIds`), as workers do since the
+   * calendars-from-syncs patch; off by default: the other tests model the workers before it.
+   */
+  reportsRegistration = false;
   /** What `workerSettings` answers: the worker's configuration as running workflows see it. */
   settings: WorkerSettings | undefined;
 
@@ -110,6 +115,7 @@ export class FakeActivities {
           startedAt: now.toISOString(),
           finishedAt: now.toISOString(),
           watermark: new Date(now.getTime() - 60_000).toISOString().replace('.000Z', 'Z'),
+          ...(this.reportsRegistration ? { registeredCalendarIds: this.calendarIds } : {}),
           ...over,
         };
         return call.result;
