@@ -14,16 +14,13 @@ import http from 'node:http';
 import { eventually, sleep } from '../scripts/lib/wait.js';
 import { loadConfig } from '../src/config.js';
 import type { SyncRunDoc } from '../src/store/db.js';
-import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
+import { type BenchContext, type BenchModule, type BenchResult, envNumber } from './lib/module.js';
 import { startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, mark, summarize } from './lib/stats.js';
 import { loadSampler } from './lib/sys.js';
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 
 interface BurstResult {
   burst: number;

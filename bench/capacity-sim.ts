@@ -18,15 +18,12 @@ import {
   weeklyDemand,
 } from './capacity/model.js';
 import { maxAccounts, withAccounts } from './capacity/search.js';
-import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
+import { type BenchContext, type BenchModule, type BenchResult, envNumber } from './lib/module.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt } from './lib/stats.js';
 import { lineChart, writePlot } from './lib/svg.js';
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 
 const base = { eventsPerAccount: 500, pageSize: 100, peakToMean: 2.5, notificationsPerEpisode: 3 };
 

@@ -30,13 +30,13 @@ import {
 } from '../scripts/lib/servers.js';
 import { randomSeed } from './lib/chaos/prng.js';
 import { type ChaosReport, reportRows, runChaos } from './lib/chaos/scenario.js';
-import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
+import { type BenchContext, type BenchModule, type BenchResult, envNumber } from './lib/module.js';
 import { runIfMain } from './lib/standalone.js';
 import { loadSampler } from './lib/sys.js';
 
 const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
+  const v = envNumber(name, Number.NaN);
+  return Number.isNaN(v) ? fallback : Math.floor(v);
 };
 
 async function run(ctx: BenchContext): Promise<BenchResult> {

@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { eventually, sleep, within } from '../scripts/lib/wait.js';
 import type { SyncRunDoc } from '../src/store/db.js';
-import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
+import { type BenchContext, type BenchModule, type BenchResult, envNumber } from './lib/module.js';
 import { paced } from './lib/pace.js';
 import { type BenchStack, registerAll, startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
@@ -30,10 +30,7 @@ import { fmt, mark, summarize } from './lib/stats.js';
 import { histogram, lineChart, writePlot } from './lib/svg.js';
 import { loadSampler, procCpuMs } from './lib/sys.js';
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 
 const QUIET_MS = 2_000;
 const GOAL_P99_MS = QUIET_MS + 3_000;

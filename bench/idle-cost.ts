@@ -35,16 +35,13 @@ import { AccountWorkflows } from '../src/temporal/account-workflows.js';
 import { bundleWorkflows } from '../src/worker.js';
 import type { AccountSyncInput } from '../src/workflows/input.js';
 import { workflowIdFor } from '../src/workflows/messages.js';
-import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
+import { type BenchContext, type BenchModule, type BenchResult, envNumber } from './lib/module.js';
 import { BENCH_CLIENT_ID, BENCH_SECRET } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, mark } from './lib/stats.js';
 import { loadSampler } from './lib/sys.js';
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 
 const WEEK = 7 * 86_400_000;
 const GOAL_CALLS = 20;

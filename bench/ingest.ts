@@ -18,16 +18,13 @@ import { fullSyncWindow } from '../src/cronofy/window.js';
 import { ensureIndexes, type SyncRunDoc } from '../src/store/db.js';
 import { type EventDoc, toEventDoc } from '../src/store/event-mapping.js';
 import { syncNowUpdate, workflowIdFor } from '../src/workflows/messages.js';
-import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
+import { type BenchContext, type BenchModule, type BenchResult, envNumber } from './lib/module.js';
 import { type BenchStack, startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
 import { fmt, mark, median } from './lib/stats.js';
 import { loadSampler, procCpuMs } from './lib/sys.js';
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 
 const GOAL_RATIO = 0.5;
 const DAY = 86_400_000;

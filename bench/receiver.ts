@@ -28,15 +28,12 @@ import type { AccountSyncInput } from '../src/workflows/input.js';
 import { notificationSignal, WORKFLOW_TYPE, workflowIdFor } from '../src/workflows/messages.js';
 import { CronofyAccountId, CronofySyncState } from '../src/workflows/search-attributes.js';
 import { type LoadResult, mergeResults, percentile, runOpenLoop, throughput } from './lib/load.js';
-import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
+import { type BenchContext, type BenchModule, type BenchResult, envNumber } from './lib/module.js';
 import type { ReceiverServerMessage } from './receiver-server.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 
 const SECRET = 'CRN_bench_secret_0123456789abcdef0123';
 const TASK_QUEUE = 'bench-receiver';

@@ -22,7 +22,7 @@ import type { AccountDoc, SyncRunDoc } from '../src/store/db.js';
 import { TokenCrypto } from '../src/store/token-crypto.js';
 import { AccountWorkflows } from '../src/temporal/account-workflows.js';
 import { FULL_SYNC_SALT, jitterOffset } from '../src/workflows/schedule.js';
-import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
+import { type BenchContext, type BenchModule, type BenchResult, envNumber } from './lib/module.js';
 import { pool } from './lib/pace.js';
 import { startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
@@ -30,10 +30,7 @@ import { fmt, fmtBytes, GiB, MiB, mark, summarize } from './lib/stats.js';
 import { histogram, lineChart, writePlot } from './lib/svg.js';
 import { loadSampler, procCpuMs, procMemory } from './lib/sys.js';
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 
 const GOAL_RSS = 1.5 * GiB;
 

@@ -17,7 +17,7 @@
  * `events`: 0 missing, 0 stale, 0 phantom, 0 out of order are goals too.
  */
 import { eventually, sleep } from '../scripts/lib/wait.js';
-import type { BenchContext, BenchModule, BenchResult } from './lib/module.js';
+import { type BenchContext, type BenchModule, type BenchResult, envNumber } from './lib/module.js';
 import { paced } from './lib/pace.js';
 import { type BenchStack, registerAll, startBenchStack } from './lib/stack.js';
 import { runIfMain } from './lib/standalone.js';
@@ -25,10 +25,7 @@ import { fmt, summarize } from './lib/stats.js';
 import { loadSampler } from './lib/sys.js';
 import { type Subscriber, startSubscriber } from './lib/webhook-subscriber.js';
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 
 const GOAL_P99_MS = 1_000;
 

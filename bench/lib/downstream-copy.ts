@@ -4,7 +4,7 @@
  * consumer ends holding exactly what `events` holds. Used by the chaos run and the benchmarks.
  */
 import type { Db } from 'mongodb';
-import type { EventDoc } from '../../src/store/event-mapping.js';
+import { storedEventsByAccount } from './stored-events.js';
 
 /** The fields of a change's `event` that tell versions apart (`syncedAt` changes with every write). */
 export interface CopiedEvent {
@@ -78,34 +78,24 @@ export class DownstreamCopy {
   /** The copy against `events`, tombstones included, for `accountIds`. */
   async compare(db: Db, accountIds: readonly string[]): Promise<CopyComparison & { differences: string[] }> {
     const out = { missing: 0, stale: 0, phantom: 0, differences: [] as string[] };
-    const docs = await db
-      .collection<EventDoc>('events')
-      .find(
-        { accountId: { $in: [...accountIds] } },
-        {
-          projection: {
-            _id: 0,
-            accountId: 1,
-            eventUid: 1,
-            calendarId: 1,
-            deleted: 1,
-            summary: 1,
-            syncedAt: 1,
-          },
-        },
-      )
-      .toArray();
     const stored = new Map<string, Map<string, CopiedEvent>>();
-    for (const d of docs) {
-      const m = stored.get(d.accountId) ?? new Map<string, CopiedEvent>();
-      stored.set(d.accountId, m);
-      m.set(d.eventUid, {
-        eventUid: d.eventUid,
-        calendarId: d.calendarId,
-        deleted: d.deleted,
-        summary: d.summary,
-        syncedAt: d.syncedAt.toISOString(),
-      });
+    for (const [accountId, docs] of await storedEventsByAccount(db, accountIds, [
+      'calendarId',
+      'deleted',
+      'summary',
+      'syncedAt',
+    ])) {
+      const m = new Map<string, CopiedEvent>();
+      for (const d of docs.values()) {
+        m.set(d.eventUid, {
+          eventUid: d.eventUid,
+          calendarId: d.calendarId,
+          deleted: d.deleted,
+          summary: d.summary,
+          syncedAt: d.syncedAt.toISOString(),
+        });
+      }
+      stored.set(accountId, m);
     }
     for (const accountId of accountIds) {
       const want = stored.get(accountId) ?? new Map<string, CopiedEvent>();

@@ -41,3 +41,9 @@ export function knobsPrefix(env: NodeJS.ProcessEnv = process.env): string {
     .map((k) => `${k}=${env[k]} `)
     .join('');
 }
+
+/** A positive number from the environment (a `BENCH_*` knob), or `fallback` when unset or invalid. */
+export function envNumber(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}

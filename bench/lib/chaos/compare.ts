@@ -13,6 +13,7 @@ import {
 } from '../../../scripts/lib/convergence.js';
 import type { CronofySimulator } from '../../../src/simulator/index.js';
 import type { EventDoc } from '../../../src/store/event-mapping.js';
+import { storedEventsByAccount } from '../stored-events.js';
 
 type Compared = ComparedDoc & Pick<EventDoc, 'accountId'>;
 
@@ -22,27 +23,13 @@ export async function compareManyWithTruth(
   accountIds: readonly string[],
   scopeOf: (accountId: string) => TruthScope = () => ({}),
 ): Promise<Map<string, Divergence>> {
-  const docs = await db
-    .collection<EventDoc>('events')
-    .find(
-      { accountId: { $in: [...accountIds] } },
-      {
-        projection: {
-          _id: 0,
-          accountId: 1,
-          eventUid: 1,
-          deleted: 1,
-          summary: 1,
-          start: 1,
-          end: 1,
-          calendarId: 1,
-        },
-      },
-    )
-    .toArray();
-  const byAccount = new Map<string, Map<string, Compared>>();
-  for (const id of accountIds) byAccount.set(id, new Map());
-  for (const d of docs as Compared[]) byAccount.get(d.accountId)?.set(d.eventUid, d);
+  const byAccount = await storedEventsByAccount(db, accountIds, [
+    'deleted',
+    'summary',
+    'start',
+    'end',
+    'calendarId',
+  ]);
 
   const out = new Map<string, Divergence>();
   for (const accountId of accountIds) {
@@ -50,7 +37,7 @@ export async function compareManyWithTruth(
       accountId,
       divergence(
         sim.truth(accountId, { includeDeleted: true }),
-        byAccount.get(accountId)!,
+        byAccount.get(accountId) as Map<string, Compared>,
         scopeOf(accountId),
       ),
     );
