@@ -268,7 +268,7 @@ export const ingestBench: BenchModule = {
         }),
         '',
         'Since the change feed (docs/change-feed.md), every page the pipeline writes is followed by its flush into the feed: ' +
-          "the page's marked documents are read back, one entry per event is appended to `changes`, and the marks are " +
+          'one entry per event written is appended to `changes` (a look for marks left by others follows), and the marks are ' +
           'cleared (an `updateMany` over the page, which on FerretDB rewrites each whole document). The bare path writes ' +
           '`events` only; the ratio below therefore prices the feed in, and on FerretDB it is most of the gap.',
         '',
